@@ -1,0 +1,1 @@
+"""frugalstack.cloud: the operators' control plane (FastAPI), installed with the ``cloud`` extra."""

@@ -1,0 +1,74 @@
+"""Entry point of the ``frugal`` CLI.
+
+Errors from the shared hierarchy become one readable line on stderr and a non-zero exit code
+(``FrugalError.exit_code``); tracebacks are reserved for real bugs.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from frugalstack.edge.cli import models, profile
+from frugalstack.edge.cli.chat import chat
+from frugalstack.edge.cli.output import err_console
+
+app = typer.Typer(
+    name="frugal",
+    help="frugalstack: small language models on the device, the cloud only when it pays.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("chat")(chat)
+app.add_typer(models.app, name="models")
+app.add_typer(profile.app, name="profile")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"frugalstack {version('frugalstack')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """frugalstack: small language models on the device, the cloud only when it pays."""
+
+
+@app.command("demo")
+def demo(
+    questions: Annotated[int, typer.Option(help="How many shipped questions to answer.")] = 6,
+    max_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 96,
+) -> None:
+    """Answer shipped e-commerce questions on the embedded model and print a latency table."""
+    from frugalstack.edge.demo import run_demo
+
+    run_demo(n_questions=questions, max_tokens=max_tokens)
+
+
+def main() -> None:
+    from frugalstack.shared.errors import FrugalError
+
+    try:
+        app()
+    except FrugalError as exc:
+        err_console.print(f"[bold red]error[/bold red] ({exc.code}): {exc.message}", highlight=False)
+        if exc.hint:
+            err_console.print(f"hint: {exc.hint}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""frugalstack.optimizers: one checkpoint to every edge format and quantization."""
