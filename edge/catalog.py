@@ -11,9 +11,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from frugalstack.shared.errors import MissingDependencyError, ModelLoadError, UnknownModelError
+from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_CHAT_MODEL = "smollm2-135m-instruct-q4_1"
 DEFAULT_EMBEDDING_MODEL = "minilm-l6-v2"
@@ -89,7 +88,9 @@ CATALOG: dict[str, ModelSpec] = {
             context_length=8192,
             license="Apache-2.0",
             description="SmolLM2-360M-Instruct from the Hub (needs internet)",
-            source=HubFile(repo_id="HuggingFaceTB/SmolLM2-360M-Instruct-GGUF", filename="smollm2-360m-instruct-q8_0.gguf"),
+            source=HubFile(
+                repo_id="HuggingFaceTB/SmolLM2-360M-Instruct-GGUF", filename="smollm2-360m-instruct-q8_0.gguf"
+            ),
         ),
         ModelSpec(
             id="minilm-l6-v2",
@@ -166,7 +167,9 @@ def resolve_path(spec: ModelSpec) -> Path:
             ) from None
         path = Path(str(dist.locate_file(src.path)))
         if not path.exists():
-            raise ModelLoadError(f"model {spec.id}: {path} missing from {src.distribution} (reinstall it: {src.install})")
+            raise ModelLoadError(
+                f"model {spec.id}: {path} missing from {src.distribution}", hint=f"reinstall it: {src.install}"
+            )
         return path
     if os.environ.get("FRUGAL_ALLOW_DOWNLOAD") != "1":
         raise ModelLoadError(

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from frugalstack.device_profiles import profiles_dir
 from frugalstack.shared.errors import ConfigError, UnknownProfileError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DeviceClass = Literal["phone", "tablet", "laptop", "desktop", "sbc", "server"]
 KNOWN_RUNTIMES = frozenset(
@@ -142,7 +141,9 @@ def detect_profile() -> DeviceProfile:
         usable = logical
     ram_gb = psutil.virtual_memory().total / 2**30
     flags = _cpu_flags()
-    wanted = ["avx", "avx2", "fma", "f16c", "avx512f", "avx_vnni", "amx_tile", "neon", "asimd", "asimddp", "i8mm", "sve2"]
+    wanted = [
+        "avx", "avx2", "fma", "f16c", "avx512f", "avx_vnni", "amx_tile", "neon", "asimd", "asimddp", "i8mm", "sve2"
+    ]
     isa = [f for f in wanted if f in flags]
     runtimes = ["llama_cpp", "onnxruntime", "torch", "litert", "openai_compatible"]
     if arch == "x86_64":
@@ -162,7 +163,10 @@ def detect_profile() -> DeviceProfile:
         ),
         power_w=Power(idle=1.0 * threads, active=4.0 * threads),
         compute=Compute(relative_speed=1.0, memory_bandwidth_gbs=25.0),
-        sources=["detected from /proc/cpuinfo and psutil; power is an estimate: 4 W per active thread (codecarbon's CPU-load model), 1 W per idle thread"],
+        sources=[
+            "detected from /proc/cpuinfo and psutil",
+            "power is an estimate: 4 W per active thread (codecarbon's CPU-load model), 1 W per idle thread",
+        ],
         detected=True,
     )
 

@@ -159,7 +159,8 @@ class Runtime:
         budget = self.profile.runtime.memory_budget_mb
         if size_mb > budget:
             raise ConfigError(
-                f"model {self.spec.id} needs ~{size_mb:.0f} MB, over the {budget} MB budget of profile {self.profile.id}",
+                f"model {self.spec.id} needs ~{size_mb:.0f} MB, "
+                f"over the {budget} MB budget of profile {self.profile.id}",
                 hint="pick a smaller quantization or another profile",
             )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from frugalstack.edge.profiles import RuntimeSettings
 
 
-class Feature(str, Enum):
+class Feature(StrEnum):
     STREAM = "stream"
     LOGPROBS = "logprobs"
     STOP = "stop"

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-
 from frugalstack.edge.backends.base import (
     BaseBackend,
     Event,
@@ -282,7 +281,8 @@ class LlamaCppBackend(BaseBackend):
             tail = stops.flush() + decoder.decode(b"", final=True)
             if tail:
                 yield TokenEvent(text=tail)
-        yield FinishEvent(reason="stop" if reason == "stop" else "length", usage=Usage(input_tokens=n_prompt, output_tokens=n_out))
+        usage = Usage(input_tokens=n_prompt, output_tokens=n_out)
+        yield FinishEvent(reason="stop" if reason == "stop" else "length", usage=usage)
 
     def close(self) -> None:
         if self._llm is not None:

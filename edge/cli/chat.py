@@ -6,14 +6,15 @@ import sys
 from typing import Annotated
 
 import typer
-
 from frugalstack.edge.cli.output import console, print_json
 
 
 def chat(
     question: Annotated[str, typer.Argument(help="The question; '-' reads it from standard input.")],
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model id or path to a .gguf file.")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", "-p", help="Device profile id, YAML path or 'auto'.")] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", "-p", help="Device profile id, YAML path or 'auto'.")
+    ] = None,
     system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
     max_tokens: Annotated[int, typer.Option(help="Most tokens to generate.")] = 256,
     temperature: Annotated[float, typer.Option(help="0 means greedy decoding.")] = 0.0,
