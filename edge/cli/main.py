@@ -10,6 +10,7 @@ import sys
 from typing import Annotated
 
 import typer
+
 from frugalstack.edge.cli import models, profile
 from frugalstack.edge.cli.chat import chat
 from frugalstack.edge.cli.output import err_console
