@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from frugalstack.shared.errors import MissingDependencyError, ModelLoadError, UnknownModelError
 from pydantic import BaseModel, ConfigDict, Field
+
+from frugalstack.shared.errors import MissingDependencyError, ModelLoadError, UnknownModelError
 
 DEFAULT_CHAT_MODEL = "smollm2-135m-instruct-q4_1"
 DEFAULT_EMBEDDING_MODEL = "minilm-l6-v2"

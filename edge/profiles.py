@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from frugalstack.device_profiles import profiles_dir
 from frugalstack.shared.errors import ConfigError, UnknownProfileError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DeviceClass = Literal["phone", "tablet", "laptop", "desktop", "sbc", "server"]
 KNOWN_RUNTIMES = frozenset(

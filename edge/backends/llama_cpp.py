@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
 from frugalstack.edge.backends.base import (
     BaseBackend,
     Event,

@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+
 from frugalstack.edge.cli.output import console, print_json
 
 

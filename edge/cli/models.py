@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from frugalstack.edge.cli.output import console, print_json
 from rich.table import Table
+
+from frugalstack.edge.cli.output import console, print_json
 
 app = typer.Typer(help="The model catalogue and where each model's weights are.", no_args_is_help=True)
 

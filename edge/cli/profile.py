@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 import yaml
-from frugalstack.edge.cli.output import console, print_json
 from rich.table import Table
+
+from frugalstack.edge.cli.output import console, print_json
 
 app = typer.Typer(help="Device profiles: what each class of device can run.", no_args_is_help=True)
 
