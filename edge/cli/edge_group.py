@@ -1,0 +1,9 @@
+"""``frugal edge``: commands that run the edge side on this device (the local server, ...)."""
+
+from __future__ import annotations
+
+import typer
+from frugalstack.edge.cli.serve import serve
+
+app = typer.Typer(help="Run the edge side on this device.", no_args_is_help=True)
+app.command("serve")(serve)
