@@ -26,6 +26,7 @@ app.command("chat")(chat)
 app.add_typer(models.app, name="models")
 app.add_typer(profile.app, name="profile")
 app.add_typer(edge_group.app, name="edge")
+app.add_typer(__import__("frugalstack.cloud.cli", fromlist=["app"]).app, name="cloud")  # typer only at import
 
 
 def _version(value: bool) -> None:

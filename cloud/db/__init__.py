@@ -1,0 +1,7 @@
+"""Database layer: SQLAlchemy 2 tables (same code on SQLite and PostgreSQL) and Alembic migrations."""
+
+from frugalstack.cloud.db import tables_data, tables_ops, tables_registry, tables_security
+from frugalstack.cloud.db.base import Base
+from frugalstack.cloud.db.engine import Database
+
+__all__ = ["Base", "Database", "tables_data", "tables_ops", "tables_registry", "tables_security"]

@@ -1,0 +1,97 @@
+"""Telemetry aggregates a device uploads in batches; names follow the OpenTelemetry GenAI conventions.
+
+A device never sends raw prompts here: only counts, token sums and fixed-bucket histograms. Histograms
+use the bucket bounds below (upper bounds; one extra overflow bucket), so the cloud can add them up.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# upper bounds; a histogram has len(bounds) + 1 counts (the last is the overflow bucket)
+DURATION_BUCKETS_S: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+TTFT_BUCKETS_S: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+INPUT_LENGTH_BUCKETS: tuple[float, ...] = (16, 32, 64, 128, 256, 512, 1024, 2048)
+
+MAX_COUNT = 2**31 - 1
+Count = Field(0, ge=0, le=MAX_COUNT)
+Counts = dict[str, int]
+
+
+def _check_hist(name: str, counts: list[int], bounds: tuple[float, ...]) -> None:
+    if counts and len(counts) != len(bounds) + 1:
+        raise ValueError(f"{name} needs {len(bounds) + 1} bucket counts (bounds {list(bounds)} + overflow)")
+    if any(c < 0 or c > MAX_COUNT for c in counts):
+        raise ValueError(f"{name} counts must be between 0 and {MAX_COUNT}")
+
+
+def _check_counts(name: str, counts: Counts) -> None:
+    if len(counts) > 100:
+        raise ValueError(f"{name} has more than 100 keys")
+    for key, value in counts.items():
+        if len(key) > 100 or not 0 <= value <= MAX_COUNT:
+            raise ValueError(f"{name}[{key[:20]!r}] must be a count between 0 and {MAX_COUNT} with a short key")
+
+
+class TelemetryAggregate(BaseModel):
+    """One day of one model on one device, already aggregated on the device."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    day: date
+    operation: str = Field("chat", alias="gen_ai.operation.name", max_length=50)
+    model: str = Field(alias="gen_ai.request.model", min_length=1, max_length=200)
+    model_version_id: str | None = Field(None, max_length=32, description="registry version the device ran")
+    requests: int = Count
+    errors: int = Count
+    input_tokens: int = Field(0, ge=0, le=MAX_COUNT, alias="gen_ai.usage.input_tokens")
+    output_tokens: int = Field(0, ge=0, le=MAX_COUNT, alias="gen_ai.usage.output_tokens")
+    duration_sum_s: float = Field(0.0, ge=0, le=1e12)
+    duration_histogram: list[int] = Field(default_factory=list, alias="gen_ai.client.operation.duration")
+    ttft_histogram: list[int] = Field(default_factory=list, alias="gen_ai.server.time_to_first_token")
+    input_length_histogram: list[int] = Field(default_factory=list, alias="frugal.input_length")
+    routes: Counts = Field(default_factory=dict, alias="frugal.route.decision", description="e.g. edge/cloud")
+    guard_verdicts: Counts = Field(default_factory=dict, alias="frugal.guard.verdict")
+    intents: Counts = Field(default_factory=dict, alias="frugal.intent")
+    feedback_positive: int = Count
+    feedback_negative: int = Count
+    energy_wh: float = Field(0.0, ge=0, le=1e9, description="estimated energy")
+    cost_usd: float = Field(0.0, ge=0, le=1e9)
+    experiment_id: str | None = Field(None, max_length=32)
+    variant: str | None = Field(None, max_length=100)
+
+    @model_validator(mode="after")
+    def _shapes(self) -> TelemetryAggregate:
+        _check_hist("duration histogram", self.duration_histogram, DURATION_BUCKETS_S)
+        _check_hist("ttft histogram", self.ttft_histogram, TTFT_BUCKETS_S)
+        _check_hist("input length histogram", self.input_length_histogram, INPUT_LENGTH_BUCKETS)
+        for name, counts in (("routes", self.routes), ("guard", self.guard_verdicts), ("intents", self.intents)):
+            _check_counts(name, counts)
+        if self.errors > self.requests:
+            raise ValueError("errors cannot exceed requests")
+        return self
+
+
+class TelemetryBatch(BaseModel):
+    """One upload; ``batch_id`` makes a retry idempotent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    device_id: str | None = Field(None, max_length=32, description="defaults to the calling device key's device")
+    profile: str | None = Field(None, max_length=100, description="defaults to the device's enrolled profile")
+    aggregates: list[TelemetryAggregate] = Field(min_length=1, max_length=1000)
+
+    def example(self) -> dict[str, Any]:  # pragma: no cover - documentation helper
+        return self.model_dump(by_alias=True, mode="json")
+
+
+class IngestResult(BaseModel):
+    batch_id: str
+    accepted: bool = Field(description="false when the batch id was seen before (nothing counted)")
+    duplicate: bool
+    aggregates: int
+    drift_alerts: int = 0
