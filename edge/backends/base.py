@@ -28,6 +28,7 @@ class Feature(StrEnum):
     SEED = "seed"
     CHAT = "chat"
     JSON_SCHEMA = "json_schema"
+    IGNORE_EOS = "ignore_eos"
     EMBEDDINGS = "embeddings"
 
 
@@ -45,6 +46,7 @@ class GenerationRequest:
     logprobs: bool = False
     top_logprobs: int = 0
     json_schema: dict[str, Any] | None = None
+    ignore_eos: bool = False  # benchmarks: generate exactly max_tokens
 
     def validate(self) -> None:
         if (self.messages is None) == (self.prompt is None):
@@ -75,6 +77,8 @@ class GenerationRequest:
             used.add(Feature.SEED)
         if self.json_schema is not None:
             used.add(Feature.JSON_SCHEMA)
+        if self.ignore_eos:
+            used.add(Feature.IGNORE_EOS)
         return used
 
 

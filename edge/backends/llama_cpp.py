@@ -97,7 +97,10 @@ class _StopMatcher:
 class LlamaCppBackend(BaseBackend):
     name: ClassVar[str] = "llama_cpp"
     features: ClassVar[frozenset[Feature]] = frozenset(
-        {Feature.STREAM, Feature.LOGPROBS, Feature.STOP, Feature.SEED, Feature.CHAT, Feature.JSON_SCHEMA}
+        {
+            Feature.STREAM, Feature.LOGPROBS, Feature.STOP, Feature.SEED, Feature.CHAT, Feature.JSON_SCHEMA,
+            Feature.IGNORE_EOS,
+        }
     )
 
     def __init__(self) -> None:
@@ -262,7 +265,7 @@ class LlamaCppBackend(BaseBackend):
                 repeat_penalty=1.0,
                 grammar=grammar,
             ):
-                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                if not request.ignore_eos and llama_cpp.llama_vocab_is_eog(self._vocab, token):
                     reason = "stop"
                     break
                 n_out += 1

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from frugalstack.edge.cli import edge_group, models, profile
+from frugalstack.edge.cli import bench, edge_group, models, profile
 from frugalstack.edge.cli.chat import chat
 from frugalstack.edge.cli.output import err_console
 
@@ -25,6 +25,7 @@ app = typer.Typer(
 app.command("chat")(chat)
 app.add_typer(models.app, name="models")
 app.add_typer(profile.app, name="profile")
+app.add_typer(bench.app, name="bench")
 app.add_typer(edge_group.app, name="edge")
 app.add_typer(__import__("frugalstack.cloud.cli", fromlist=["app"]).app, name="cloud")  # typer only at import
 

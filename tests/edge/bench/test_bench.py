@@ -1,0 +1,105 @@
+"""``frugal bench`` end to end on the real model: cells, methods, reports, compare, bad suites."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from frugalstack.edge.bench.compare import compare
+from frugalstack.edge.bench.report import write_reports
+from frugalstack.edge.bench.runner import _derive, run_suite
+from frugalstack.edge.bench.suite import ModelEntry, load_suite
+from frugalstack.edge.gguf import read_gguf
+from frugalstack.shared.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    suite, path = load_suite("quick")
+    out = tmp_path_factory.mktemp("bench")
+    data = suite.model_dump()
+    data["models"].append({"label": "missing", "model": "/nonexistent/model.gguf"})
+    suite = type(suite).model_validate(data)
+    results = run_suite(suite, path, out, out / "cache")
+    return results, out
+
+
+def test_cells_carry_figures_and_their_methods(quick_run: tuple[dict, Path]) -> None:
+    results, _ = quick_run
+    good, bad = results["cells"]
+    assert good["ok"] and not bad["ok"] and "does not exist" in bad["error"]
+    s = good["summary"]
+    assert s["requests"] == 4 and s["output_tokens"] > 0
+    assert s["ttft_ms_p50"] > 0 and s["decode_tok_s_median"] > 0 and s["peak_rss_mb"] > 50
+    assert s["energy_method"].startswith(("estimate", "measured"))
+    assert s["wh_per_1k_tokens"] > 0 and s["cpu_wh_per_1k_tokens_independent"] > 0
+    assert 0.05 < s["codecarbon_vs_independent_cpu"] < 20
+    cost = s["cost"]
+    assert cost["edge_per_1k"] < cost["hybrid_per_1k"] < cost["cloud_per_1k"]
+    assert "assumed share" in cost["method"]
+    (proj,) = s["projections"]
+    assert proj["profile"] == "raspberry-pi5-8gb" and proj["method"].startswith("projection")
+    env = results["environment"]
+    assert env["versions"]["llama_cpp_python"] and env["cpu_model"] and env["seed"] == 0
+
+
+def test_reports_and_plots_are_written(quick_run: tuple[dict, Path]) -> None:
+    results, out = quick_run
+    paths = write_reports(results, out)
+    md = paths["md"].read_text()
+    assert "NOT measured" in md and "failed" in md and "codecarbon" in md
+    assert "<table>" in paths["html"].read_text()
+    for png in ("decode_tok_s.png", "energy_per_1k_tokens.png", "cost_per_1k_requests.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((out / "results.json").read_text())["suite"]["name"] == "quick"
+
+
+def test_compare_matches_cells(quick_run: tuple[dict, Path]) -> None:
+    results, _ = quick_run
+    (entry,) = compare(results, results)
+    assert entry["decode_tok_s_median"][2] == pytest.approx(1.0)
+
+
+def test_derive_makes_a_valid_gguf(tmp_path: Path) -> None:
+    entry = ModelEntry.model_validate({"label": "q8", "derive": {"source": "smollm2-135m-instruct-q4_1",
+                                                                  "quantization": "q8_0"}})
+    path = Path(_derive(entry, tmp_path))
+    info = read_gguf(path)
+    assert info.metadata["general.file_type"] == 7  # MOSTLY_Q8_0
+    assert _derive(entry, tmp_path) == str(path)  # cached
+
+
+@pytest.mark.parametrize(
+    ("patch", "needle"),
+    [
+        ({"repetitions": 0}, "repetitions"),
+        ({"models": [{"label": "x"}]}, "exactly one of model or derive"),
+        ({"cost": {"cloud_provider": "nope", "cloud_prices": {}}}, "cloud_provider"),
+        ({"workloads": [{"name": "w", "kind": "prompts"}]}, "needs prompts"),
+    ],
+)
+def test_bad_suites_name_the_problem(tmp_path: Path, patch: dict, needle: str) -> None:
+    suite, _ = load_suite("quick")
+    data = {**suite.model_dump(mode="json"), **patch}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=needle):
+        load_suite(path)
+    with pytest.raises(ConfigError, match="not found"):
+        load_suite("no-such-suite")
+
+
+def test_cli_compare_and_bad_suite(quick_run: tuple[dict, Path]) -> None:
+    _, out = quick_run
+    cmd = [sys.executable, "-m", "frugalstack.edge.cli.main", "bench"]
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.run([*cmd, "compare", str(out), str(out)], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0 and "1.000" in proc.stdout
+    proc = subprocess.run([*cmd, "run", "nope.yaml"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
