@@ -31,7 +31,9 @@ def cpu_time_energy_kwh(cpu_s: float) -> float:
     return cpu_s * CCF_MAX_W_PER_VCPU / 3.6e6
 
 
-def request_costs(suite: Suite, energy_kwh_per_req: float | None, in_tok: float, out_tok: float) -> dict[str, Any]:
+def request_costs(
+    suite: Suite, energy_kwh_per_req: float | None, in_tok: float, out_tok: float, wall_s_per_req: float
+) -> dict[str, Any]:
     cost = suite.cost
     price = cost.cloud_prices[cost.cloud_provider]
     cloud = in_tok * price.input_per_1m / 1e6 + out_tok * price.output_per_1m / 1e6
@@ -44,9 +46,13 @@ def request_costs(suite: Suite, energy_kwh_per_req: float | None, in_tok: float,
         "cloud_per_1k": cloud * 1000,
         "hybrid_per_1k": hybrid * 1000 if hybrid is not None else None,
         "hybrid_cloud_share": s,
+        "self_hosted_vm_per_1k": (
+            cost.cloud_vm_per_hour * wall_s_per_req / 3600 * 1000 if cost.cloud_vm_per_hour else None
+        ),
         "method": (
             f"edge: device electricity at {cost.electricity_per_kwh} {cost.currency}/kWh; cloud: "
             f"{cost.cloud_provider} list price ({price.source}, {price.as_of}) on edge-tokenizer token counts; "
-            f"hybrid: {s:.0%} of requests to the cloud (assumed share, set in the suite)"
+            f"hybrid: {s:.0%} of requests to the cloud (assumed share, set in the suite); self-hosted VM: "
+            f"{cost.cloud_vm_per_hour} {cost.currency}/h amortised over this host's wall time per request"
         ),
     }

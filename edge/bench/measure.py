@@ -30,6 +30,7 @@ class CellSpec:
     system: str | None
     max_tokens: int
     ignore_eos: bool
+    chat: bool
     repetitions: int
     warmup: int
     seed: int
@@ -44,6 +45,9 @@ class RequestResult:
     latency_ms: float
     decode_tok_s: float | None
     prefill_tok_s: float | None
+    prompt_index: int = 0
+    repetition: int = 0
+    text: str = ""
 
 
 @dataclass
@@ -104,14 +108,21 @@ def _run(spec: CellSpec, progress: Any) -> CellResult:
     if tracker is not None:
         tracker.start()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    for _ in range(spec.repetitions):
-        for prompt in spec.prompts:
-            r = rt.chat(prompt, system=spec.system, **params)
+    for rep in range(spec.repetitions):
+        history: list[dict[str, str]] = []  # a chat session grows its context turn by turn
+        for i, prompt in enumerate(spec.prompts):
+            if spec.chat:
+                history.append({"role": "user", "content": prompt})
+                r = rt.chat(list(history), system=spec.system, **params)
+                history.append({"role": "assistant", "content": r.text})
+            else:
+                r = rt.chat(prompt, system=spec.system, **params)
             ttft = r.ttft_ms or r.latency_ms
             result.requests.append(asdict(RequestResult(
                 input_tokens=r.usage.input_tokens, output_tokens=r.usage.output_tokens, ttft_ms=ttft,
                 latency_ms=r.latency_ms, decode_tok_s=r.tokens_per_s,
                 prefill_tok_s=r.usage.input_tokens / (ttft / 1000) if ttft else None,
+                prompt_index=i, repetition=rep, text=r.text,
             )))
             progress.put(1)
     result.wall_s = time.perf_counter() - wall0

@@ -105,6 +105,20 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
     fig.savefig(made[-1], dpi=110)
     plt.close(fig)
 
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for r in ok:
+        if r.get("quality_vs_reference") is None or r.get("wh_per_1k_tokens") is None:
+            continue
+        ax.scatter(r["wh_per_1k_tokens"], r["quality_vs_reference"], s=60)
+        ax.annotate(f"{r['model']}\n{r['workload']}", (r["wh_per_1k_tokens"], r["quality_vs_reference"]), fontsize=7)
+    ax.set_xlabel("Wh per 1,000 generated tokens (estimate)")
+    ax.set_ylabel(f"quality proxy vs {ok[0].get('quality_reference')}")
+    ax.set_title("Quality vs energy cost")
+    fig.tight_layout()
+    made.append(out / "quality_vs_cost.png")
+    fig.savefig(made[-1], dpi=110)
+    plt.close(fig)
+
     proj = [(r["model"], p) for r in ok for p in r.get("projections", [])]
     if proj:
         fig, ax = plt.subplots(figsize=(8, 4))
@@ -155,6 +169,7 @@ def markdown(results: dict[str, Any], images: list[Path]) -> str:
         lines += ["", "## Methods", "", f"- energy: {ok[0]['energy_method']}",
                   f"- independent energy cross-check: {ok[0]['independent_method']}",
                   f"- cost: {ok[0]['cost']['method']}",
+                  f"- quality: {ok[0].get('quality_method')} (reference: {ok[0].get('quality_reference')})",
                   f"- carbon: grid intensity {_f(results['grid']['g_co2_per_kwh'], '.0f')} gCO2e/kWh "
                   f"({results['grid']['source']})",
                   "- projections: decode scales with memory bandwidth, prefill with relative compute "

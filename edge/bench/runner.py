@@ -106,11 +106,33 @@ def aggregate(cell: dict[str, Any], suite: Suite, host: dict[str, float], g_per_
         "codecarbon_vs_independent_cpu": e["cpu_kwh"] / indep if e.get("cpu_kwh") and indep else None,
         "g_co2e_per_1k_requests": kwh / n * 1000 * g_per_kwh if kwh and g_per_kwh else None,
     }
-    agg["cost"] = costs.request_costs(suite, kwh / n if kwh else None, in_tok / n, out_tok / n)
+    agg["cost"] = costs.request_costs(suite, kwh / n if kwh else None, in_tok / n, out_tok / n, cell["wall_s"] / n)
     agg["projections"] = [
         project.project(dec_med, agg["prefill_tok_s_median"], host, p) for p in suite.projection_profiles
     ] if dec_med else []
     return agg
+
+
+def add_quality(cells: list[dict[str, Any]], suite: Suite) -> None:
+    """Quality proxy: similarity of each model's greedy answers to the reference model's, prompt by prompt."""
+    from difflib import SequenceMatcher
+
+    ref_labels = {m.label for m in suite.models if m.reference}
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for c in cells:
+        if c["ok"]:
+            groups.setdefault((c["spec"]["profile"], c["spec"]["workload"]), []).append(c)
+    for group in groups.values():
+        ref = next((c for c in group if c["spec"]["model_label"] in ref_labels), group[0])
+        ref_texts = {r["prompt_index"]: r["text"] for r in ref["requests"] if r["repetition"] == 0}
+        for c in group:
+            texts = {r["prompt_index"]: r["text"] for r in c["requests"] if r["repetition"] == 0}
+            scores = [SequenceMatcher(None, texts[i], ref_texts[i]).ratio() for i in texts if i in ref_texts]
+            c["summary"]["quality_vs_reference"] = statistics.fmean(scores) if scores else None
+            c["summary"]["quality_reference"] = ref["spec"]["model_label"]
+            c["summary"]["quality_method"] = (
+                "proxy: mean difflib similarity of greedy answers to the reference model's answers (first repetition)"
+            )
 
 
 def run_suite(suite: Suite, suite_path: Path, out: Path, cache: Path) -> dict[str, Any]:
@@ -137,8 +159,8 @@ def run_suite(suite: Suite, suite_path: Path, out: Path, cache: Path) -> dict[st
             assert model is not None
             spec = CellSpec(model=model, model_label=entry.label, backend=entry.backend, profile=profile,
                             workload=w.name, prompts=prompts, system=w.system, max_tokens=w.max_tokens,
-                            ignore_eos=w.kind == "fixed", repetitions=suite.repetitions, warmup=suite.warmup,
-                            seed=suite.seed, country_iso_code=suite.grid.country_iso_code)
+                            ignore_eos=w.kind == "fixed", chat=w.kind == "chat", repetitions=suite.repetitions,
+                            warmup=suite.warmup, seed=suite.seed, country_iso_code=suite.grid.country_iso_code)
             before = progress.tasks[0].completed
             res = run_cell(spec, on_request=lambda: progress.advance(task))
             progress.update(task, completed=before + len(prompts) * suite.repetitions)
@@ -147,6 +169,7 @@ def run_suite(suite: Suite, suite_path: Path, out: Path, cache: Path) -> dict[st
     g_per_kwh, g_source = costs.intensity_g_per_kwh(suite, ok)
     for c in ok:
         c["summary"] = aggregate(c, suite, host, g_per_kwh)
+    add_quality(cells, suite)
     results = {"suite": suite.model_dump(mode="json"), "environment": env,
                "grid": {"g_co2_per_kwh": g_per_kwh, "source": g_source}, "cells": cells}
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))

@@ -48,6 +48,7 @@ class ModelEntry(_Strict):
     backend: str | None = None
     derive: Derived | None = None
     quantization: str | None = None
+    reference: bool = Field(False, description="the quality reference other models are compared with")
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelEntry:

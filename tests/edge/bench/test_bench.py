@@ -40,6 +40,7 @@ def test_cells_carry_figures_and_their_methods(quick_run: tuple[dict, Path]) -> 
     assert s["energy_method"].startswith(("estimate", "measured"))
     assert s["wh_per_1k_tokens"] > 0 and s["cpu_wh_per_1k_tokens_independent"] > 0
     assert 0.05 < s["codecarbon_vs_independent_cpu"] < 20
+    assert s["quality_vs_reference"] == pytest.approx(1.0)  # its own reference: identical greedy answers
     cost = s["cost"]
     assert cost["edge_per_1k"] < cost["hybrid_per_1k"] < cost["cloud_per_1k"]
     assert "assumed share" in cost["method"]
