@@ -61,7 +61,7 @@ def serve(
                       f"dashboard: {where}/dashboard; API docs: {where}/docs")
     if not settings.admin_secret:
         err_console.print(f"admin key: in {settings.data_dir / 'admin.key'}")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning", ws="none")
 
 
 @keys_app.command("create")

@@ -42,6 +42,7 @@ class CloudSettings(BaseSettings):
     gateway_upstream_key: str | None = None
     gateway_model: str = Field("smollm2-135m-instruct-q4_1", description="local model id (edge catalogue)")
     gateway_profile: str = Field("cloud-cpu-vm", description="device profile the local gateway model runs with")
+    gateway_threads: int | None = Field(None, ge=1, le=256, description="override the profile's thread count")
     gateway_price_in_per_mtok: float = Field(0.05, ge=0, description="USD per million input tokens")
     gateway_price_out_per_mtok: float = Field(0.20, ge=0, description="USD per million output tokens")
     gateway_timeout_s: float = Field(120.0, gt=0)

@@ -19,7 +19,7 @@ from frugalstack.cloud.schemas.registry import (
 from frugalstack.cloud.services import crud, registry
 from frugalstack.shared.errors import ConflictError
 
-router = APIRouter(prefix="/v1/models", tags=["registry"])
+router = APIRouter(prefix="/v1/registry/models", tags=["registry"])
 
 
 @router.post("", status_code=201, response_model=ModelPublic)

@@ -54,9 +54,14 @@ class LocalBackend:
     """The embedded SmolLM2 GGUF (or any edge-catalogue chat model) run in-process via llama.cpp."""
 
     def __init__(self, settings: CloudSettings):
+        from frugalstack.edge.profiles import get_profile
         from frugalstack.edge.runtime import Runtime
 
-        self.runtime = Runtime(settings.gateway_model, profile=settings.gateway_profile, telemetry=False)
+        profile = get_profile(settings.gateway_profile)
+        if settings.gateway_threads:
+            profile = profile.model_copy(update={
+                "runtime": profile.runtime.model_copy(update={"threads": settings.gateway_threads})})
+        self.runtime = Runtime(settings.gateway_model, profile=profile, telemetry=False)
         self.model = self.runtime.model_id
 
     @staticmethod

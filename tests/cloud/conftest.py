@@ -67,7 +67,7 @@ def start(settings: Any) -> tuple[Any, Any, threading.Thread]:
 
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning",
-                                           lifespan="on"))
+                                           lifespan="on", ws="none"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -109,7 +109,8 @@ def make_settings(tmp: Path, kind: str, pg_schema_factory: Any, **more: Any) -> 
 
     url = pg_url(pg_schema_factory()) if kind == "postgres" else None
     fields: dict[str, Any] = {"data_dir": tmp, "database_url": url, "admin_secret": ADMIN, "port": free_port(),
-                              "rate_limit_per_minute": 100_000, "rate_limit_burst": 10_000, **more}
+                              "rate_limit_per_minute": 100_000, "rate_limit_burst": 10_000,
+                              "gateway_threads": 1, **more}  # one llama.cpp thread: the test machine is shared
     return CloudSettings(**fields)
 
 

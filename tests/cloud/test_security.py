@@ -17,27 +17,27 @@ def test_health_and_openapi(cloud: Any) -> None:
 
 def test_missing_and_bad_key_are_401(cloud: Any) -> None:
     with cloud.client(None) as c:
-        r = c.get("/v1/models")
+        r = c.get("/v1/registry/models")
         assert r.status_code == 401
         assert r.json()["error"]["code"] == "authentication_error"
     with cloud.client("fsk_000000000000_nope") as c:
-        assert c.get("/v1/models").status_code == 401
+        assert c.get("/v1/registry/models").status_code == 401
     with cloud.client("garbage") as c:
-        assert c.get("/v1/models").status_code == 401
+        assert c.get("/v1/registry/models").status_code == 401
 
 
 def test_roles_are_enforced(cloud: Any) -> None:
     auditor, operator = cloud.key("auditor"), cloud.key("operator")
     _, device_key = cloud.device()
     with cloud.client(auditor) as c:
-        assert c.get("/v1/models").status_code == 200
-        r = c.post("/v1/models", json={"name": "forbidden-model"})
+        assert c.get("/v1/registry/models").status_code == 200
+        r = c.post("/v1/registry/models", json={"name": "forbidden-model"})
         assert r.status_code == 403 and r.json()["error"]["code"] == "permission_denied"
     with cloud.client(operator) as c:
         assert c.post("/v1/keys", json={"name": "x", "role": "admin"}).status_code == 403
-        assert c.post("/v1/models", json={"name": f"op-model-{cloud.kind}"}).status_code == 201
+        assert c.post("/v1/registry/models", json={"name": f"op-model-{cloud.kind}"}).status_code == 201
     with cloud.client(device_key) as c:
-        assert c.get("/v1/models").status_code == 403
+        assert c.get("/v1/registry/models").status_code == 403
         assert c.get("/v1/audit").status_code == 403
 
 
@@ -47,7 +47,7 @@ def test_revoked_key_is_refused(cloud: Any) -> None:
         key_id = next(k["id"] for k in c.get("/v1/keys").json() if key.startswith(k["prefix"] + "_"))
         assert c.delete(f"/v1/keys/{key_id}").json()["revoked_at"] is not None
     with cloud.client(key) as c:
-        assert c.get("/v1/models").status_code == 401
+        assert c.get("/v1/registry/models").status_code == 401
 
 
 def test_keys_are_stored_hashed(cloud: Any) -> None:
@@ -67,7 +67,7 @@ def test_enrolment_token_is_one_time(cloud: Any) -> None:
         again = c.post("/v1/devices/enrol", json={"token": token, "name": "kiosk"})
         assert again.status_code == 401
         assert c.post("/v1/devices/enrol", json={"token": "fet_made_up", "name": "x"}).status_code == 401
-    other_id, other_key = cloud.device()
+    other_id, _ = cloud.device()
     with cloud.client(first.json()["api_key"]) as c:
         assert c.get(f"/v1/devices/{device['id']}/manifest").status_code == 200
         assert c.get(f"/v1/devices/{other_id}/manifest").status_code == 403
@@ -75,11 +75,12 @@ def test_enrolment_token_is_one_time(cloud: Any) -> None:
 
 def test_validation_and_not_found(cloud: Any) -> None:
     with cloud.admin() as c:
-        r = c.post("/v1/models", json={"nam": "typo"})
+        r = c.post("/v1/registry/models", json={"nam": "typo"})
         assert r.status_code == 422
         assert "name" in r.json()["error"]["message"]
-        assert c.post("/v1/models", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
-        assert c.get("/v1/models/unknown-id").status_code == 404
+        r = c.post("/v1/registry/models", content=b"{not json", headers={"content-type": "application/json"})
+        assert r.status_code == 422
+        assert c.get("/v1/registry/models/unknown-id").status_code == 404
         assert c.get("/v1/model-versions/unknown-id/card").status_code == 404
         assert c.get("/v1/no-such-route").json()["error"]["code"] == "not_found"
 
@@ -99,8 +100,9 @@ def test_every_mutation_is_audited_and_chain_verifies(cloud: Any) -> None:
 
 
 def test_tampering_breaks_the_chain(start_cloud: Any) -> None:
-    from frugalstack.cloud.cli import app as cli_app
     from typer.testing import CliRunner
+
+    from frugalstack.cloud.cli import app as cli_app
 
     cloud = start_cloud()
     with cloud.admin() as c:
@@ -121,8 +123,9 @@ def test_tampering_breaks_the_chain(start_cloud: Any) -> None:
 def test_cli_creates_keys_that_work(start_cloud: Any) -> None:
     import json
 
-    from frugalstack.cloud.cli import app as cli_app
     from typer.testing import CliRunner
+
+    from frugalstack.cloud.cli import app as cli_app
 
     cloud = start_cloud()
     out = CliRunner().invoke(cli_app, ["keys", "create", "--role", "operator", "--name", "ci",
@@ -130,7 +133,7 @@ def test_cli_creates_keys_that_work(start_cloud: Any) -> None:
     assert out.exit_code == 0, out.output
     key = json.loads(out.stdout)["key"]
     with cloud.client(key) as c:
-        assert c.post("/v1/models", json={"name": "from-cli-key"}).status_code == 201
+        assert c.post("/v1/registry/models", json={"name": "from-cli-key"}).status_code == 201
     listed = CliRunner().invoke(cli_app, ["keys", "list", "--data-dir", str(cloud.data_dir)])
     assert "ci" in listed.stdout
 
@@ -138,12 +141,12 @@ def test_cli_creates_keys_that_work(start_cloud: Any) -> None:
 def test_body_limit_rate_limit_and_no_cors(start_cloud: Any) -> None:
     cloud = start_cloud(max_body_bytes=2048, max_upload_bytes=4096, rate_limit_per_minute=60, rate_limit_burst=5)
     with cloud.admin() as c:
-        r = c.post("/v1/models", json={"name": "big", "description": "x" * 5000})
+        r = c.post("/v1/registry/models", json={"name": "big", "description": "x" * 5000})
         assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
         ds = c.post("/v1/datasets", json={"name": "big-data"}).json()
         r = c.post(f"/v1/datasets/{ds['id']}/versions", content=b'{"a": 1}\n' * 1000)
         assert r.status_code == 413
-        codes = [c.get("/v1/models", headers={"Origin": "http://evil.example"}) for _ in range(8)]
+        codes = [c.get("/v1/registry/models", headers={"Origin": "http://evil.example"}) for _ in range(8)]
         assert 429 in [x.status_code for x in codes]
         limited = next(x for x in codes if x.status_code == 429)
         assert limited.json()["error"]["code"] == "rate_limit_exceeded" and "retry-after" in limited.headers
