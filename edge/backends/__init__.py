@@ -26,6 +26,12 @@ ENTRY_POINT_GROUP = "frugalstack.backends"
 # Built-ins are listed here too, so a source checkout without installed metadata still works.
 BUILTIN: dict[str, str] = {
     "llama_cpp": "frugalstack.edge.backends.llama_cpp:LlamaCppBackend",
+    "torch": "frugalstack.edge.backends.torch:TorchBackend",
+    "onnx": "frugalstack.edge.backends.onnx:OnnxBackend",
+    "openvino": "frugalstack.edge.backends.openvino:OpenVinoBackend",
+    "litert": "frugalstack.edge.backends.litert:LiteRTBackend",
+    "openai_compatible": "frugalstack.edge.backends.openai_compatible:OpenAICompatibleBackend",
+    "mlc": "frugalstack.edge.backends.mlc:MlcBackend",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from frugalstack.edge.cli.serve import serve
 
 app = typer.Typer(help="Run the edge side on this device.", no_args_is_help=True)

@@ -1,0 +1,217 @@
+"""A shared decode loop for runtimes that give next-token logits (torch, ONNX Runtime, OpenVINO, LiteRT).
+
+Sampling, logprobs, stop sequences, seeds and chat templates live here once, so the four backends
+only implement ``_reset`` and ``_forward`` and behave identically given the same logits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from frugalstack.edge.backends.base import (
+    BaseBackend,
+    Event,
+    Feature,
+    FinishEvent,
+    GenerationRequest,
+    TokenEvent,
+)
+from frugalstack.edge.backends.llama_cpp import _StopMatcher
+from frugalstack.shared.errors import MissingDependencyError, ModelLoadError, UnsupportedFeature, ValidationError
+from frugalstack.shared.schemas import ChatMessage, Usage
+
+if TYPE_CHECKING:
+    from frugalstack.edge.catalog import ModelSpec
+    from frugalstack.edge.profiles import RuntimeSettings
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    x = logits.astype(np.float64)
+    peak = x.max()
+    return x - (peak + np.log(np.exp(x - peak).sum()))
+
+
+def sample(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
+    """Greedy at temperature 0, else nucleus sampling with the request's seeded generator."""
+    if temperature <= 0.0:
+        return int(np.argmax(logits))
+    probs = np.exp(log_softmax(logits / temperature))
+    if top_p < 1.0:
+        order = np.argsort(probs)[::-1]
+        keep = order[: int(np.searchsorted(np.cumsum(probs[order]), top_p)) + 1]
+        kept = np.zeros_like(probs)
+        kept[keep] = probs[keep]
+        probs = kept
+    probs /= probs.sum()
+    return int(rng.choice(len(probs), p=probs))
+
+
+class StepBackend(BaseBackend):
+    """Base of the logits-per-step backends; subclasses load a model and implement two methods."""
+
+    features: ClassVar[frozenset[Feature]] = frozenset(
+        {Feature.STREAM, Feature.LOGPROBS, Feature.STOP, Feature.SEED, Feature.CHAT}
+    )
+
+    def __init__(self) -> None:
+        self._tok: Any = None
+        self._n_ctx = 2048
+        self._eos: set[int] = set()
+        self.model_dir: Path | None = None
+        self.spec: ModelSpec | None = None
+
+    # ---------------------------------------------------------------- subclass API
+    def _prepare(self, path: Path, settings: RuntimeSettings) -> Path:
+        """Return the folder holding the model and its tokenizer (converting ``path`` if needed)."""
+        raise NotImplementedError
+
+    def _load_model(self, model_dir: Path, settings: RuntimeSettings) -> None:
+        raise NotImplementedError
+
+    def _reset(self) -> None:
+        raise NotImplementedError
+
+    def _forward(self, ids: list[int]) -> np.ndarray:
+        """Feed ``ids`` after the cached ones; return the last position's logits (1-D float)."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- protocol
+    def load(self, path: Path, spec: ModelSpec, settings: RuntimeSettings) -> None:
+        self.spec = spec
+        model_dir = self._prepare(Path(path), settings)
+        self.model_dir = model_dir
+        self._n_ctx = self._context_limit(model_dir, settings.context_size)
+        self._load_model(model_dir, settings)
+        self._load_tokenizer(model_dir)
+
+    def _load_tokenizer(self, model_dir: Path) -> None:
+        try:
+            from transformers import AutoTokenizer
+        except ImportError:
+            raise MissingDependencyError("transformers", "torch", purpose=f"the {self.name} tokenizer") from None
+        try:
+            self._tok = AutoTokenizer.from_pretrained(str(model_dir))
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"no tokenizer in {model_dir}: {exc}") from exc
+        eos = self._tok.eos_token_id
+        self._eos = {int(eos)} if eos is not None else set()
+        gen = model_dir / "generation_config.json"
+        if gen.is_file():
+            import json
+
+            value = json.loads(gen.read_text()).get("eos_token_id")
+            self._eos |= set(value if isinstance(value, list) else [value] if value is not None else [])
+
+    @staticmethod
+    def _context_limit(model_dir: Path, wanted: int) -> int:
+        import json
+
+        cfg = model_dir / "config.json"
+        if cfg.is_file():
+            limit = json.loads(cfg.read_text()).get("max_position_embeddings")
+            if isinstance(limit, int) and limit > 0:
+                return min(wanted, limit)
+        return wanted
+
+    @property
+    def context_size(self) -> int:
+        return self._n_ctx
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._tok
+
+    def _prompt_ids(self, request: GenerationRequest) -> list[int]:
+        if request.messages is not None:
+            if not getattr(self._tok, "chat_template", None):
+                raise UnsupportedFeature("this model has no chat template; use complete() with a prompt")
+            try:
+                text = self._tok.apply_chat_template(
+                    [m.model_dump() for m in request.messages], add_generation_prompt=True, tokenize=False
+                )
+            except Exception as exc:  # jinja templates raise arbitrary errors on odd input
+                raise ValidationError(f"chat template rejected the messages: {exc}") from exc
+            return list(self._tok.encode(text, add_special_tokens=False))
+        assert request.prompt is not None
+        return list(self._tok.encode(request.prompt, add_special_tokens=True))
+
+    def count_prompt_tokens(self, request: GenerationRequest) -> int:
+        return len(self._prompt_ids(request))
+
+    def truncate(self, request: GenerationRequest, max_prompt_tokens: int) -> GenerationRequest:
+        """Keep the system message and the newest turns; cut the oldest text first."""
+        if request.prompt is not None:
+            ids = self._tok.encode(request.prompt, add_special_tokens=False)
+            return replace(request, prompt=self._tok.decode(ids[-max(1, max_prompt_tokens - 1) :]))
+        messages = list(request.messages or [])
+        system = [m for m in messages if m.role == "system"][:1]
+        rest = [m for m in messages if m not in system]
+        while len(rest) > 1 and self.count_prompt_tokens(replace(request, messages=system + rest)) > max_prompt_tokens:
+            rest.pop(0)
+        trimmed = replace(request, messages=system + rest)
+        over = self.count_prompt_tokens(trimmed) - max_prompt_tokens
+        if over > 0:
+            last = rest[-1]
+            ids = self._tok.encode(last.content, add_special_tokens=False)
+            text = self._tok.decode(ids[-max(1, len(ids) - over - 8) :])
+            trimmed = replace(request, messages=system + rest[:-1] + [ChatMessage(role=last.role, content=text)])
+        return trimmed
+
+    def _top(self, logp: np.ndarray, n: int) -> dict[str, float]:
+        if not n:
+            return {}
+        idx = np.argpartition(logp, -n)[-n:]
+        return {self._tok.decode([int(i)]): float(logp[i]) for i in idx[np.argsort(logp[idx])[::-1]]}
+
+    def generate(self, request: GenerationRequest) -> Iterator[Event]:
+        self.check_features(request)
+        ids = self._prompt_ids(request)
+        budget = min(request.max_tokens, self.context_size - len(ids))
+        if budget <= 0:
+            raise ValidationError("the prompt fills the whole context; nothing left to generate")
+        rng = np.random.default_rng(request.seed)
+        want_lp = request.logprobs or request.top_logprobs > 0
+        stops = _StopMatcher(request.stop)
+        out: list[int] = []
+        emitted = ""
+        reason, cut = "length", False
+        self._reset()
+        logits = self._forward(ids)
+        while True:
+            token = sample(logits, request.temperature, request.top_p, rng)
+            if token in self._eos:
+                reason = "stop"
+                break
+            out.append(token)
+            lp: float | None = None
+            top: dict[str, float] = {}
+            if want_lp:
+                logp = log_softmax(logits)
+                lp, top = float(logp[token]), self._top(logp, request.top_logprobs)
+            text = self._tok.decode(out, skip_special_tokens=True)
+            piece = "" if text.endswith("\ufffd") else text[len(emitted) :]
+            if piece:
+                emitted = text
+            safe, stopped = stops.feed(piece)
+            if safe or lp is not None:
+                yield TokenEvent(text=safe, token_id=token, logprob=lp, top_logprobs=top)
+            if stopped:
+                reason, cut = "stop", True
+                break
+            if len(out) >= budget:
+                break
+            logits = self._forward([token])
+        if not cut:
+            tail = stops.flush()
+            if tail:
+                yield TokenEvent(text=tail)
+        yield FinishEvent(reason="stop" if reason == "stop" else "length",
+                          usage=Usage(input_tokens=len(ids), output_tokens=len(out)))
+
+    def close(self) -> None:
+        self._reset()
