@@ -99,6 +99,19 @@ def test_every_mutation_is_audited_and_chain_verifies(cloud: Any) -> None:
         assert entries[1]["prev_hash"] == entries[0]["hash"]
 
 
+def test_audit_log_refuses_updates_and_deletes(cloud: Any) -> None:
+    import pytest
+    from sqlalchemy.exc import DBAPIError
+
+    with cloud.admin() as c:
+        c.post("/v1/use-cases", json={"name": f"append-only-{cloud.kind}", "risk_class": "minimal"})
+    for statement in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), cloud.app.state.cloud.db.write() as s:
+            s.execute(text(statement))
+    with cloud.admin() as c:
+        assert c.get("/v1/audit/verify").json()["ok"]
+
+
 def test_tampering_breaks_the_chain(start_cloud: Any) -> None:
     from typer.testing import CliRunner
 
@@ -111,7 +124,8 @@ def test_tampering_breaks_the_chain(start_cloud: Any) -> None:
     runner = CliRunner()
     ok = runner.invoke(cli_app, ["audit", "verify", "--data-dir", str(cloud.data_dir)])
     assert ok.exit_code == 0, ok.output
-    with cloud.app.state.cloud.db.write() as s:
+    with cloud.app.state.cloud.db.write() as s:  # an attacker with owner rights drops the guard first
+        s.execute(text("DROP TRIGGER audit_log_no_update"))
         s.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2"))
     bad = runner.invoke(cli_app, ["audit", "verify", "--data-dir", str(cloud.data_dir)])
     assert bad.exit_code == 8
