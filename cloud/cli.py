@@ -122,3 +122,19 @@ def audit_verify(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
         err_console.print(f"audit chain BROKEN at entry {result.first_bad_seq}: {result.reason}")
         raise typer.Exit(8)
     err_console.print(f"audit chain intact: {result.entries} entries", highlight=False)
+
+
+@app.command("demo")
+def demo(
+    port: Annotated[int, typer.Option(help="Port (0: a free one).")] = 8080,
+    data_dir: DataDir = None,
+    questions: Annotated[int, typer.Option(help="Questions the demo device answers on the embedded model.")] = 3,
+    serve: Annotated[bool, typer.Option(help="Keep serving the dashboard until Ctrl-C.")] = True,
+) -> None:
+    """Start the cloud, enrol a device, answer questions on it, upload its telemetry, print the dashboard URL."""
+    import tempfile
+
+    from frugalstack.cloud.demo import run_demo
+
+    home = data_dir or Path(tempfile.mkdtemp(prefix="frugal-cloud-demo-"))
+    run_demo(home, port=port, questions=questions, serve=serve)

@@ -6,10 +6,14 @@ use the bucket bounds below (upper bounds; one extra overflow bucket), so the cl
 
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from frugalstack.shared.schemas import TraceRecord
 
 # upper bounds; a histogram has len(bounds) + 1 counts (the last is the overflow bucket)
 DURATION_BUCKETS_S: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -85,9 +89,6 @@ class TelemetryBatch(BaseModel):
     profile: str | None = Field(None, max_length=100, description="defaults to the device's enrolled profile")
     aggregates: list[TelemetryAggregate] = Field(min_length=1, max_length=1000)
 
-    def example(self) -> dict[str, Any]:  # pragma: no cover - documentation helper
-        return self.model_dump(by_alias=True, mode="json")
-
 
 class IngestResult(BaseModel):
     batch_id: str
@@ -95,3 +96,55 @@ class IngestResult(BaseModel):
     duplicate: bool
     aggregates: int
     drift_alerts: int = 0
+
+
+def _bucket(value: float, bounds: tuple[float, ...]) -> int:
+    for i, bound in enumerate(bounds):
+        if value <= bound:
+            return i
+    return len(bounds)
+
+
+def aggregate(records: Iterable[TraceRecord], *, model_version_id: str | None = None) -> list[TelemetryAggregate]:
+    """Fold per-request trace records into one aggregate per day x model x operation.
+
+    Route, guard, intent and feedback come from the record attributes ``frugal.route.decision``,
+    ``frugal.guard.verdict``, ``frugal.intent`` and ``frugal.feedback`` ("positive"/"negative") when the
+    app set them; text fields of the records are never read.
+    """
+    groups: dict[tuple[date, str, str], dict[str, Any]] = {}
+    for r in records:
+        day = datetime.fromtimestamp(r.timestamp, UTC).date()
+        g = groups.setdefault((day, r.model, r.operation), {
+            "requests": 0, "errors": 0, "input_tokens": 0, "output_tokens": 0, "duration_sum_s": 0.0,
+            "duration_histogram": [0] * (len(DURATION_BUCKETS_S) + 1),
+            "ttft_histogram": [0] * (len(TTFT_BUCKETS_S) + 1),
+            "input_length_histogram": [0] * (len(INPUT_LENGTH_BUCKETS) + 1),
+            "routes": {}, "guard_verdicts": {}, "intents": {}, "feedback_positive": 0, "feedback_negative": 0})
+        g["requests"] += 1
+        g["errors"] += r.status == "error"
+        g["input_tokens"] += r.input_tokens
+        g["output_tokens"] += r.output_tokens
+        g["duration_sum_s"] += r.duration_ms / 1000
+        g["duration_histogram"][_bucket(r.duration_ms / 1000, DURATION_BUCKETS_S)] += 1
+        if r.ttft_ms is not None:
+            g["ttft_histogram"][_bucket(r.ttft_ms / 1000, TTFT_BUCKETS_S)] += 1
+        g["input_length_histogram"][_bucket(r.input_tokens, INPUT_LENGTH_BUCKETS)] += 1
+        for attr, field in (("frugal.route.decision", "routes"), ("frugal.guard.verdict", "guard_verdicts"),
+                            ("frugal.intent", "intents")):
+            value = r.attributes.get(attr)
+            if isinstance(value, str) and value:
+                g[field][value[:100]] = g[field].get(value[:100], 0) + 1
+        feedback = r.attributes.get("frugal.feedback")
+        if feedback in ("positive", "negative"):
+            g[f"feedback_{feedback}"] += 1
+    return [TelemetryAggregate(day=day, operation=op, model=model, model_version_id=model_version_id, **g)
+            for (day, model, op), g in sorted(groups.items())]
+
+
+def batch_id_for(device_id: str, trace_ids: Iterable[str]) -> str:
+    """Deterministic batch id: re-sending the same records after a failure is recognised as a retry."""
+    h = hashlib.sha256(device_id.encode())
+    for trace_id in sorted(trace_ids):
+        h.update(trace_id.encode())
+    return h.hexdigest()[:48]
