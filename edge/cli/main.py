@@ -27,6 +27,9 @@ app.add_typer(models.app, name="models")
 app.add_typer(profile.app, name="profile")
 app.add_typer(bench.app, name="bench")
 app.add_typer(edge_group.app, name="edge")
+app.command("optimize")(__import__("frugalstack.edge.cli.optimize", fromlist=["optimize"]).optimize)
+profile.app.command("plan")(__import__("frugalstack.edge.cli.optimize", fromlist=["plan"]).plan)
+app.add_typer(__import__("frugalstack.edge.cli.guard", fromlist=["app"]).app, name="guard")
 app.add_typer(__import__("frugalstack.cloud.cli", fromlist=["app"]).app, name="cloud")  # typer only at import
 
 

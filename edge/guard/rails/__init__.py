@@ -1,0 +1,1 @@
+"""One module per rail; each returns findings and leaves decisions to the policy."""
