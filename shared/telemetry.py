@@ -82,7 +82,12 @@ class TelemetryAggregate(BaseModel):
 class TelemetryBatch(BaseModel):
     """One upload; ``batch_id`` makes a retry idempotent."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "batch_id": "9f1c2e7a-2026-11-29", "aggregates": [{
+            "day": "2026-11-29", "gen_ai.operation.name": "chat", "gen_ai.request.model": "smollm2-135m-instruct-q4_1",
+            "requests": 42, "errors": 0, "gen_ai.usage.input_tokens": 1800, "gen_ai.usage.output_tokens": 3900,
+            "gen_ai.client.operation.duration": [2, 10, 20, 8, 2, 0, 0, 0, 0],
+            "frugal.route.decision": {"edge": 38, "cloud": 4}, "feedback_positive": 9, "feedback_negative": 1}]}]})
 
     batch_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     device_id: str | None = Field(None, max_length=32, description="defaults to the calling device key's device")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from frugalstack.cloud.deps import Reader, StateDep
+from frugalstack.cloud.schemas.stats import Overview
 from frugalstack.cloud.services import stats
 
 router = APIRouter(tags=["observability"])
@@ -20,9 +21,9 @@ def dashboard() -> str:
     return (resources.files("frugalstack.cloud") / "static" / "dashboard.html").read_text(encoding="utf-8")
 
 
-@router.get("/v1/stats/overview", response_model=dict[str, Any])
-def overview(state: StateDep, who: Reader, days: Annotated[int, Query(ge=1, le=366)] = 30) -> dict[str, Any]:
+@router.get("/v1/stats/overview", response_model=Overview)
+def overview(state: StateDep, who: Reader, days: Annotated[int, Query(ge=1, le=366)] = 30) -> Overview:
     """Fleet requests, edge share, cost, energy, latency percentiles, guard verdicts, feedback, drift alerts,
     model versions per profile — from the daily aggregates."""
     with state.db.read() as s:
-        return stats.overview(s, days)
+        return Overview.model_validate(stats.overview(s, days))

@@ -96,7 +96,8 @@ def get_version(version_id: str, state: StateDep, who: Reader) -> DatasetVersion
         return DatasetVersionPublic.model_validate(crud.get_or_404(s, DatasetVersion, version_id, "dataset version"))
 
 
-@router.get("/v1/dataset-versions/{version_id}/content", response_class=FileResponse)
+@router.get("/v1/dataset-versions/{version_id}/content", response_class=FileResponse,
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "the file as uploaded"}})
 def download_version(version_id: str, state: StateDep, who: Reader) -> FileResponse:
     with state.db.read() as s:
         dv = crud.get_or_404(s, DatasetVersion, version_id, "dataset version")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
@@ -18,6 +16,7 @@ from frugalstack.cloud.schemas.registry import (
     ArtifactPublic,
     EvaluationCreate,
     EvaluationPublic,
+    ModelCard,
     ModelVersionPublic,
     StageChange,
 )
@@ -87,12 +86,12 @@ def list_artifacts(mv_id: str, state: StateDep, who: Reader) -> list[ArtifactPub
             select(Artifact).where(Artifact.model_version_id == mv_id))]
 
 
-@router.get("/{mv_id}/card", response_model=dict[str, Any])
-def model_card(mv_id: str, state: StateDep, who: Reader) -> dict[str, Any]:
+@router.get("/{mv_id}/card", response_model=ModelCard)
+def model_card(mv_id: str, state: StateDep, who: Reader) -> ModelCard:
     """Auto-generated model card: intended use, data lineage, evaluations, quantization losses, energy,
     limitations, EU AI Act risk class."""
     with state.db.read() as s:
-        return cards.model_card(s, mv_id)
+        return ModelCard.model_validate(cards.model_card(s, mv_id))
 
 
 @router.get("/{mv_id}/card.md", response_class=PlainTextResponse)

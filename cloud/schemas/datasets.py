@@ -29,7 +29,7 @@ class DatasetCreate(BaseModel):
 
 
 class DatasetUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"pii_status": "redacted"}]})
 
     description: Text | None = None
     source: Text | None = None

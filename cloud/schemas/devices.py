@@ -47,6 +47,6 @@ class DeviceEnrolled(BaseModel):
 
 
 class DeletionAck(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"request_ids": ["3f2a..."]}]})
 
     request_ids: list[Id] = Field(min_length=1, max_length=1000)

@@ -30,7 +30,7 @@ class UseCaseCreate(BaseModel):
 
 
 class UseCaseUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"risk_class": "high"}]})
 
     description: Text | None = None
     risk_class: RiskClass | None = None

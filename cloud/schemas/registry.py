@@ -28,7 +28,7 @@ class ModelCreate(BaseModel):
 
 
 class ModelUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"limitations": "English only"}]})
 
     description: Text | None = None
     intended_use: Text | None = None
@@ -186,3 +186,23 @@ class DeploymentPublic(Public):
     active: bool
     created_by: str
     created_at: datetime
+
+
+class ModelCard(BaseModel):
+    """Auto-generated from the registry, lineage, evaluations and the use case's governance record."""
+
+    model: str
+    version: str
+    stage: Stage
+    base_model: str | None
+    intended_use: str
+    limitations: str
+    eu_ai_act_risk_class: str
+    use_case: str | None
+    training_run: JsonDict | None
+    data_lineage: list[JsonDict]
+    evaluations: list[JsonDict]
+    quantization_losses: JsonDict
+    energy: JsonDict
+    artifacts: list[JsonDict]
+    markdown: str
