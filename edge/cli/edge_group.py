@@ -8,3 +8,4 @@ from frugalstack.edge.cli.serve import serve
 
 app = typer.Typer(help="Run the edge side on this device.", no_args_is_help=True)
 app.command("serve")(serve)
+app.add_typer(__import__("frugalstack.edge.cli.feedback", fromlist=["app"]).app, name="feedback")

@@ -1,0 +1,1 @@
+"""The local feedback store: explicit and implicit feedback linked to traces, consent-gated."""
