@@ -50,6 +50,16 @@ class Reply:
     tokens_per_s: float | None
     trace_id: str
     logprobs: list[TokenLogprob] | None = None
+    input_guard: Any = None  # GuardVerdict on the user's text when Runtime(guard=...) is set
+    output_guard: Any = None  # GuardVerdict on the answer
+    feedback_store: Any = field(default=None, repr=False)  # FeedbackStore from Runtime(feedback=...)
+
+    def feedback(self, **what: Any) -> int | None:
+        """Record thumbs/rating/correction/chosen_product for this answer, linked to its trace id."""
+        if self.feedback_store is None:
+            raise ConfigError("this runtime has no feedback store", hint="Runtime(feedback=FeedbackStore(path))")
+        result: int | None = self.feedback_store.record(self.trace_id, **what)
+        return result
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -66,6 +76,9 @@ class Reply:
         }
         if self.logprobs is not None:
             out["logprobs"] = [lp.model_dump() for lp in self.logprobs]
+        for key in ("input_guard", "output_guard"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key).public()
         return out
 
 
@@ -123,7 +136,11 @@ class Runtime:
         backend: str | None = None,
         settings: EdgeSettings | None = None,
         telemetry: bool | TelemetryStore | None = None,
+        guard: Any = None,
+        feedback: Any = None,
     ):
+        self.guard = guard  # GuardPipeline | None: rails on every chat/complete (frugalstack.edge.guard.hook)
+        self.feedback_store = feedback  # FeedbackStore | None: what reply.feedback(...) writes to
         self.settings = settings or EdgeSettings()
         self.profile = get_profile(profile if profile is not None else self.settings.profile)
         self.spec: ModelSpec = get_spec(model or self.settings.model)
@@ -177,13 +194,13 @@ class Runtime:
     def backend(self) -> Backend:
         return self._backend
 
-    def chat(self, messages: Messages, *, system: str | None = None, **params: Any) -> Reply:
-        """Answer a conversation (a string is one user turn)."""
-        return self._run(_request(params, messages=_to_messages(messages, system)), "chat")
+    def chat(self, messages: Messages, *, system: str | None = None, guard: Any = None, **params: Any) -> Reply:
+        """Answer a conversation (a string is one user turn); ``guard`` switches rails per call (see hook)."""
+        return self._run(_request(params, messages=_to_messages(messages, system)), "chat", guard)
 
-    def complete(self, prompt: str, **params: Any) -> Reply:
+    def complete(self, prompt: str, guard: Any = None, **params: Any) -> Reply:
         """Continue raw text without a chat template."""
-        return self._run(_request(params, prompt=prompt), "text_completion")
+        return self._run(_request(params, prompt=prompt), "text_completion", guard)
 
     def stream(self, messages: Messages, *, system: str | None = None, **params: Any) -> Stream:
         """Like ``chat`` but yields text as it is generated."""
@@ -320,7 +337,18 @@ class Runtime:
         except Exception as exc:  # telemetry must never break an answer
             log.warning("could not record trace %s: %s", trace_id, exc)
 
-    def _run(self, request: GenerationRequest, operation: str) -> Reply:
+    def _run(self, request: GenerationRequest, operation: str, guard: Any = None,
+             citations: list[dict[str, Any]] | None = None) -> Reply:
+        if self.guard is not None and guard is not False:
+            from frugalstack.edge.guard.hook import run_guarded
+
+            reply = run_guarded(self, request, operation, guard, citations)
+        else:
+            reply = self._generate(request, operation)
+        reply.feedback_store = self.feedback_store
+        return reply
+
+    def _generate(self, request: GenerationRequest, operation: str) -> Reply:
         sink = Stream(iter(()))
         for _ in self._events(request, operation, sink):
             pass

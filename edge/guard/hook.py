@@ -1,0 +1,101 @@
+"""How the edge runtime applies the guard: input rails before generation, output rails after.
+
+``Runtime(guard=GuardPipeline())`` routes every non-streaming ``chat``/``complete`` through here. A
+``block`` or ``escalate`` on the input never reaches the model: the reply carries the policy's safe message
+and the verdict (``reply.input_guard``), so the app or the router can act (escalate = send to the cloud).
+``redact`` rewrites the user's text before the model sees it. Per call, ``guard=False`` turns the guard
+off, ``guard=["pii", "grounding"]`` runs exactly those rails, ``guard={"scope": False}`` switches one off.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from frugalstack.edge.guard.policy import INPUT_RAILS, OUTPUT_RAILS
+from frugalstack.shared.schemas import ChatMessage, Usage
+
+if TYPE_CHECKING:
+    from frugalstack.edge.backends import GenerationRequest
+    from frugalstack.edge.guard.pipeline import GuardPipeline
+    from frugalstack.edge.runtime import Reply, Runtime
+
+
+def split_rails(rails: Any, known: tuple[str, ...]) -> Mapping[str, bool] | list[str] | None:
+    """One per-call selection for both directions: keep the names that apply to ``known``."""
+    if rails is None or rails is True:
+        return None
+    if isinstance(rails, Mapping):
+        return {k: bool(v) for k, v in rails.items() if k in known}
+    if isinstance(rails, Iterable) and not isinstance(rails, str | bytes):
+        return [r for r in rails if r in known]
+    raise TypeError(f"guard must be True/False, a list of rail names or a dict of switches, got {rails!r}")
+
+
+def run_guarded(
+    runtime: Runtime,
+    request: GenerationRequest,
+    operation: str,
+    rails: Any,
+    citations: list[dict[str, Any]] | None = None,
+) -> Reply:
+    """Check the newest user text, generate (unless blocked), check the answer against ``citations``."""
+    from frugalstack.edge import runtime as _rt  # the runtime module imports this one lazily
+
+    guard: GuardPipeline = runtime.guard
+    start = time.perf_counter()
+    text = _user_text(request)
+    verdict_in = None
+    if text is not None:
+        verdict_in = guard.check_input(text, rails=split_rails(rails, INPUT_RAILS))
+        if not verdict_in.allowed:
+            return _rt.Reply(
+                text=verdict_in.message or "",
+                model=runtime.spec.id,
+                backend=runtime.backend_name,
+                profile=runtime.profile.id,
+                usage=Usage(),
+                finish_reason=f"guard_{verdict_in.action}",
+                latency_ms=(time.perf_counter() - start) * 1000,
+                ttft_ms=None,
+                tokens_per_s=None,
+                trace_id=uuid.uuid4().hex,
+                input_guard=verdict_in,
+            )
+        if verdict_in.action == "redact":
+            request = _with_user_text(request, verdict_in.redacted_text)
+    reply = runtime._generate(request, operation)
+    reply.input_guard = verdict_in
+    verdict_out = guard.check_output(
+        reply.text, citations=citations, json_schema=request.json_schema, rails=split_rails(rails, OUTPUT_RAILS)
+    )
+    reply.output_guard = verdict_out
+    if not verdict_out.allowed:
+        reply.text = verdict_out.message or ""
+        reply.finish_reason = f"guard_{verdict_out.action}"
+    elif verdict_out.action == "redact":
+        reply.text = verdict_out.redacted_text
+    return reply
+
+
+def _user_text(request: GenerationRequest) -> str | None:
+    if request.prompt is not None:
+        return request.prompt
+    for m in reversed(request.messages or []):
+        if m.role == "user":
+            return m.content
+    return None
+
+
+def _with_user_text(request: GenerationRequest, text: str) -> GenerationRequest:
+    if request.prompt is not None:
+        return replace(request, prompt=text)
+    messages = list(request.messages or [])
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].role == "user":
+            messages[i] = ChatMessage(role="user", content=text)
+            break
+    return replace(request, messages=messages)
