@@ -188,7 +188,7 @@ def main() -> None:
         table.add_row(r["endpoint"], str(r["concurrency"]), r["backend"], f"{s['median']:.0f}",
                       f"{spread_pct(s):.0f}", f"{s['min']:.0f}-{s['max']:.0f}", f"{r['lat_p50_ms']:.1f}",
                       f"{r['lat_p95_ms']:.1f}", f"{s['median'] / base_rps[(r['endpoint'], r['concurrency'])]:.2f}x")
-    Console().print(table)
+    Console(width=150).print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / "bench_cloud.json"
     out.write_text(json.dumps({"machine": platform.platform(), "python": platform.python_version(),

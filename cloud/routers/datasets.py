@@ -50,10 +50,11 @@ def get_dataset(dataset_id: str, state: StateDep, who: Reader) -> DatasetPublic:
 
 @router.patch("/v1/datasets/{dataset_id}", response_model=DatasetPublic)
 def update_dataset(dataset_id: str, body: DatasetUpdate, state: StateDep, who: Writer) -> DatasetPublic:
-    """Metadata only (data card fields); content lives in immutable versions."""
+    """Metadata only (data card fields; null leaves a field as it is); content lives in immutable versions."""
     with state.db.write() as s:
         row = crud.get_or_404(s, Dataset, dataset_id, "dataset")
-        return DatasetPublic.model_validate(crud.update(s, who, row, "dataset", body.model_dump(exclude_unset=True)))
+        changes = body.model_dump(exclude_unset=True, exclude_none=True)
+        return DatasetPublic.model_validate(crud.update(s, who, row, "dataset", changes))
 
 
 @router.post("/v1/datasets/{dataset_id}/versions", status_code=201, response_model=DatasetVersionPublic,

@@ -51,7 +51,7 @@ def get_use_case(use_case_id: str, state: StateDep, who: Reader) -> UseCasePubli
 def update_use_case(use_case_id: str, body: UseCaseUpdate, state: StateDep, who: Writer) -> UseCasePublic:
     with state.db.write() as s:
         row = crud.get_or_404(s, UseCase, use_case_id, "use case")
-        changes = {**body.model_dump(exclude_unset=True), "updated_at": utcnow()}
+        changes = {**body.model_dump(exclude_unset=True, exclude_none=True), "updated_at": utcnow()}
         return UseCasePublic.model_validate(crud.update(s, who, row, "use_case", changes))
 
 

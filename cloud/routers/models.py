@@ -48,7 +48,7 @@ def get_model(model_id: str, state: StateDep, who: Reader) -> ModelPublic:
 def update_model(model_id: str, body: ModelUpdate, state: StateDep, who: Writer) -> ModelPublic:
     with state.db.write() as s:
         row = crud.get_or_404(s, Model, model_id, "model")
-        changes = body.model_dump(exclude_unset=True)
+        changes = body.model_dump(exclude_unset=True, exclude_none=True)
         if changes.get("use_case_id"):
             crud.get_or_404(s, UseCase, changes["use_case_id"], "use case")
         return ModelPublic.model_validate(crud.update(s, who, row, "model", changes))
