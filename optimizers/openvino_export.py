@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +29,8 @@ def convert_to_openvino(onnx_dir: Path, out: Path, weights: str = "fp16") -> Pat
         if weights in ("int8", "int4"):
             try:
                 import nncf
+
+                logging.getLogger("nncf").setLevel(logging.WARNING)
             except ImportError:
                 raise MissingDependencyError("nncf", "openvino", purpose=f"{weights} weight compression") from None
             if weights == "int8":

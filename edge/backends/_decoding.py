@@ -22,7 +22,7 @@ from frugalstack.edge.backends.base import (
     TokenEvent,
 )
 from frugalstack.edge.backends.llama_cpp import _StopMatcher
-from frugalstack.shared.errors import MissingDependencyError, ModelLoadError, UnsupportedFeature, ValidationError
+from frugalstack.shared.errors import UnsupportedFeature, ValidationError
 from frugalstack.shared.schemas import ChatMessage, Usage
 
 if TYPE_CHECKING:
@@ -80,6 +80,13 @@ class StepBackend(BaseBackend):
         """Feed ``ids`` after the cached ones; return the last position's logits (1-D float)."""
         raise NotImplementedError
 
+    def score(self, ids: list[int]) -> np.ndarray:
+        """Logits at every position of ``ids`` (``[len(ids), vocab]``), for perplexity; subclasses batch it."""
+        self._reset()
+        rows = [self._forward([tok]) for tok in ids]
+        self._reset()
+        return np.stack(rows)
+
     # ---------------------------------------------------------------- protocol
     def load(self, path: Path, spec: ModelSpec, settings: RuntimeSettings) -> None:
         self.spec = spec
@@ -90,22 +97,10 @@ class StepBackend(BaseBackend):
         self._load_tokenizer(model_dir)
 
     def _load_tokenizer(self, model_dir: Path) -> None:
-        try:
-            from transformers import AutoTokenizer
-        except ImportError:
-            raise MissingDependencyError("transformers", "torch", purpose=f"the {self.name} tokenizer") from None
-        try:
-            self._tok = AutoTokenizer.from_pretrained(str(model_dir))
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"no tokenizer in {model_dir}: {exc}") from exc
-        eos = self._tok.eos_token_id
-        self._eos = {int(eos)} if eos is not None else set()
-        gen = model_dir / "generation_config.json"
-        if gen.is_file():
-            import json
+        from frugalstack.edge.backends._tokenizer import LightTokenizer
 
-            value = json.loads(gen.read_text()).get("eos_token_id")
-            self._eos |= set(value if isinstance(value, list) else [value] if value is not None else [])
+        self._tok = LightTokenizer(model_dir)
+        self._eos = set(self._tok.eos_token_ids)
 
     @staticmethod
     def _context_limit(model_dir: Path, wanted: int) -> int:

@@ -91,5 +91,11 @@ class OnnxBackend(StepBackend):
         self._state.update(presents)
         return np.asarray(logits[0, -1], dtype=np.float32)
 
+    def score(self, ids: list[int]) -> np.ndarray:
+        assert self._state is not None
+        self._state.reset()
+        logits = self._session.run(["logits"], self._state.feeds(ids))[0]
+        return np.asarray(logits[0], dtype=np.float32)
+
     def close(self) -> None:
         self._session = None

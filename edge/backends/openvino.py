@@ -102,6 +102,12 @@ class OpenVinoBackend(StepBackend):
         self._state.update([np.array(p, copy=True) for p in presents])
         return np.asarray(logits[0, -1], dtype=np.float32)
 
+    def score(self, ids: list[int]) -> np.ndarray:
+        assert self._state is not None
+        self._state.reset()
+        result = self._request.infer(self._state.feeds(ids))
+        return np.array(result[self._outputs[0]][0], dtype=np.float32)
+
     def close(self) -> None:
         self._request = None
         self._compiled = None

@@ -69,6 +69,11 @@ class TorchBackend(StepBackend):
         self._past = out.past_key_values
         return out.logits[0, -1].float().numpy()
 
+    def score(self, ids: list[int]) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            return self._model(input_ids=torch.tensor([ids], dtype=torch.long)).logits[0].float().numpy()
+
     def close(self) -> None:
         self._past = None
         self._model = None

@@ -10,30 +10,12 @@ from pathlib import Path
 import pytest
 
 from frugalstack.edge.profiles import RuntimeSettings
-
-
-def build_tiny_llama(out: Path, gguf: Path, layers: int = 2) -> Path:
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    cfg = LlamaConfig(
-        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=layers,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, tie_word_embeddings=True,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(cfg)
-    with torch.no_grad():  # sharper random logits, so greedy choices are not near-ties between formats
-        model.lm_head.weight.mul_(8.0)
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+from frugalstack.optimizers.tiny import build_tiny_llama
 
 
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> Path:
-    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), smollm2_path)
+    return build_tiny_llama(tmp_path_factory.getbasetemp() / "tiny-llama", smollm2_path)  # shared by test dirs
 
 
 @pytest.fixture

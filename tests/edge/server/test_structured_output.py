@@ -27,7 +27,8 @@ def test_100_generations_all_parse(live_server) -> None:
     for i in range(100):
         r = client.chat.completions.create(
             model=MODEL,
-            messages=[{"role": "user", "content": f"Give the attributes of {PRODUCTS[i % 4]} as JSON."}],
+            messages=[{"role": "system", "content": "Answer in JSON."},
+                      {"role": "user", "content": f"Attributes of {PRODUCTS[i % 4]}?"}],
             max_tokens=40,
             temperature=1.0,
             seed=i,
