@@ -1,0 +1,144 @@
+"""Run a federated experiment end to end and report it next to its two baselines.
+
+Federated (the ServerApp and ClientApps, on Ray or the in-process grid), centralized (the union of every
+device's data in one place: the upper bound) and local-only (each device alone, averaged over devices), all
+scored on the same held-out set; plus bytes per client per round, ε, and wall time per round.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from frugalstack.cloud.fl.accountant import privacy_report
+from frugalstack.cloud.fl.server import FLConfig, build_strategy, make_server_app
+from frugalstack.edge.fl import model
+from frugalstack.edge.fl.client import make_client_app
+from frugalstack.edge.fl.data import PartitionSource, load_intent_corpus, partition_non_iid, save_partitions
+from frugalstack.edge.fl.devices import assign_devices
+from frugalstack.shared.errors import FrugalError, MissingDependencyError
+
+ENGINES = ("ray", "inprocess")
+
+
+def quiet_env() -> None:
+    """No telemetry and no usage stats leave this machine (FACTS.md)."""
+    for k in ("FLWR_TELEMETRY_ENABLED", "RAY_USAGE_STATS_ENABLED"):
+        os.environ[k] = "0"
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _baselines(cfg: FLConfig, corpus: Any, parts: list[np.ndarray], spec: model.HeadSpec) -> dict[str, Any]:
+    ev = functools.partial(model.evaluate, x=corpus.x_test, y=corpus.y_test, classes=spec.classes)
+    union = np.unique(np.concatenate(parts))
+    steps = cfg.rounds * cfg.local_steps
+    central, _ = model.train(model.init_params(spec, cfg.seed), corpus.x_train[union], corpus.y_train[union],
+                             steps=max(steps, 1000), lr=cfg.lr, batch_size=64, seed=cfg.seed)
+    local = []
+    for i, idx in enumerate(parts):
+        if len(idx) < cfg.min_examples:
+            continue
+        p, _ = model.train(model.init_params(spec, cfg.seed), corpus.x_train[idx], corpus.y_train[idx],
+                           steps=steps, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed + i)
+        local.append(ev(p))
+    return {
+        "centralized": ev(central) | {"examples": len(union)},
+        "local_only": {
+            "accuracy": float(np.mean([m["accuracy"] for m in local])) if local else float("nan"),
+            "macro_f1": float(np.mean([m["macro_f1"] for m in local])) if local else float("nan"),
+            "devices": len(local),
+        },
+    }
+
+
+def run_federated(cfg: FLConfig, *, engine: str = "ray", workdir: Path | None = None,
+                  keep_messages: bool = False, drop: set[tuple[int, int]] | None = None) -> dict[str, Any]:
+    """One run; returns the report (and, with ``keep_messages``, the in-process grid under ``"_grid"``)."""
+    cfg.validate()
+    if engine not in ENGINES:
+        raise FrugalError(f"unknown engine {engine!r}", hint="use ray or inprocess")
+    quiet_env()
+    corpus = load_intent_corpus()
+    spec = model.HeadSpec(dim=int(corpus.x_train.shape[1]), classes=len(corpus.classes), hidden=cfg.hidden)
+    parts = partition_non_iid(corpus.y_train, cfg.clients, alpha=cfg.alpha, mean_size=cfg.mean_size, seed=cfg.seed)
+    work = Path(workdir or tempfile.mkdtemp(prefix="frugal-fl-"))
+    work.mkdir(parents=True, exist_ok=True)
+    path = save_partitions(corpus, parts, work / "partitions.npz")
+    devices = assign_devices(cfg.clients, cfg.seed) if cfg.devices else None
+    client_app = make_client_app(functools.partial(PartitionSource, str(path)), devices, seed=cfg.seed)
+    strategy = build_strategy(cfg)
+    initial = model.init_params(spec, cfg.seed)
+    sink: dict[str, Any] = {}
+
+    def evaluate(params: model.Params) -> dict[str, float]:
+        return model.evaluate(params, corpus.x_test, corpus.y_test, spec.classes)
+
+    server_app = make_server_app(strategy, initial, cfg.rounds, evaluate, sink)
+    t0 = time.perf_counter()
+    grid = None
+    if engine == "inprocess":
+        from flwr.app import Context, RecordDict
+
+        from frugalstack.cloud.fl.inprocess import InProcessGrid
+
+        grid = InProcessGrid(client_app, cfg.clients, keep=keep_messages, drop=drop)
+        server_app(grid, Context(run_id=1, node_id=1, node_config={}, state=RecordDict(), run_config={}))
+    else:
+        try:
+            from flwr.simulation import run_simulation
+        except ImportError:
+            raise MissingDependencyError("flwr[simulation]", "fl", purpose="the simulation engine") from None
+        run_simulation(server_app=server_app, client_app=client_app, num_supernodes=cfg.clients,
+                       backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0.0},
+                                       "init_args": {"num_cpus": os.cpu_count() or 2, "include_dashboard": False,
+                                                     "logging_level": "error", "log_to_driver": False}})
+    wall = time.perf_counter() - t0
+    if "result" not in sink:
+        raise FrugalError("the federated run did not finish", hint="see the Flower log above")
+    return _report(cfg, engine, corpus, parts, spec, strategy, sink["result"], wall, grid)
+
+
+def _report(cfg: FLConfig, engine: str, corpus: Any, parts: list[np.ndarray], spec: model.HeadSpec,
+            strategy: Any, result: Any, wall: float, grid: Any) -> dict[str, Any]:
+    evals = {int(r): dict(m) for r, m in result.evaluate_metrics_serverapp.items()}
+    final = {k: np.asarray(a.numpy()) for k, a in result.arrays.items()} if result.arrays else {}
+    ups = [c["bytes_up"] for c in strategy.comm]
+    per_round = [r["accepted"] for r in strategy.rounds if r["accepted"]]
+    privacy = privacy_report(noise_multiplier=cfg.noise_multiplier, clip=cfg.clip, delta=cfg.delta,
+                             rounds=cfg.rounds, population=cfg.clients, per_round=min(per_round, default=0))
+    walls = [r["wall_s"] for r in strategy.rounds]
+    report: dict[str, Any] = {
+        "config": cfg.as_dict(),
+        "engine": engine,
+        "classes": corpus.classes,
+        "partition_sizes": [len(p) for p in parts],
+        "before": evals.get(0, {}),
+        "federated": evals.get(cfg.rounds, {}),
+        "per_round_eval": evals,
+        **_baselines(cfg, corpus, parts, spec),
+        "rounds": strategy.rounds,
+        "communication": {
+            "bytes_down_per_client_round": strategy.comm[0]["bytes_down"] if strategy.comm else 0,
+            "bytes_up_per_client_round_median": statistics.median(ups) if ups else 0,
+            "bytes_total": int(sum(ups) + sum(c["bytes_down"] for c in strategy.comm)),
+            "replies": len(strategy.comm),
+            "params": int(sum(v.size for v in final.values())),
+        },
+        "privacy": privacy.as_dict(),
+        "wall_s": wall,
+        "round_wall_s_median": statistics.median(walls) if walls else 0.0,
+        "participants_per_round": [r["accepted"] for r in strategy.rounds],
+        "_final_params": final,
+    }
+    if grid is not None:
+        report["_grid"] = grid
+    return report

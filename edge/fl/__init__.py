@@ -1,0 +1,5 @@
+"""Federated learning on the device: a Flower ClientApp that trains small heads on local data.
+
+Nothing here is imported by ``frugalstack.edge``; ``flwr`` is imported only inside
+:mod:`frugalstack.edge.fl.client`, so devices without the ``fl`` extra still run everything else.
+"""
