@@ -34,6 +34,9 @@ class Device(Base):
     created_at: Mapped[datetime] = created_column()
     last_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
     current_model_version_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    ota_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    ota_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ota_reported_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class EnrolmentToken(Base):

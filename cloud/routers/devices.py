@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
+from frugalstack.cloud.db.base import utcnow
 from frugalstack.cloud.db.tables_security import Device
 from frugalstack.cloud.deps import AnyKey, Reader, StateDep, Writer
 from frugalstack.cloud.schemas.devices import (
@@ -12,6 +13,7 @@ from frugalstack.cloud.schemas.devices import (
     DeviceEnrol,
     DeviceEnrolled,
     DevicePublic,
+    DeviceStatus,
     EnrolmentTokenCreate,
     EnrolmentTokenPublic,
 )
@@ -78,3 +80,14 @@ def ack_deletions(device_id: str, body: DeletionAck, state: StateDep, who: AnyKe
     with state.db.write() as s:
         rows = governance.ack_deletions(s, who, device_id, body.request_ids)
         return [DeletionRequestPublic.model_validate(r) for r in rows]
+
+
+@router.put("/v1/devices/{device_id}/status", response_model=DevicePublic)
+def report_status(device_id: str, body: DeviceStatus, state: StateDep, who: AnyKey) -> DevicePublic:
+    """The device reports the model version it runs and the outcome of its last update (or rollback)."""
+    _own_device(who, device_id, readers=False)
+    with state.db.write() as s:
+        device = crud.get_or_404(s, Device, device_id, "device")
+        changes = {"current_model_version_id": body.model_version_id, "ota_status": body.ota_status,
+                   "ota_error": body.ota_error, "ota_reported_at": utcnow(), "last_seen_at": utcnow()}
+        return DevicePublic.model_validate(crud.update(s, who, device, "device", changes))

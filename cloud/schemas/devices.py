@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from frugalstack.cloud.schemas.common import Id, Name, Public
 
@@ -39,6 +40,20 @@ class DevicePublic(Public):
     created_at: datetime
     last_seen_at: datetime | None
     current_model_version_id: str | None
+    ota_status: str | None = None
+    ota_error: str | None = None
+    ota_reported_at: datetime | None = None
+
+
+class DeviceStatus(BaseModel):
+    """What the device runs after an over-the-air check (reported by the device itself)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"model_version_id": "9b2c...", "ota_status": "updated"}]})
+
+    model_version_id: Id | None = None
+    ota_status: Literal["updated", "up_to_date", "rolled_back", "no_model", "failed"]
+    ota_error: Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")] | None = None
 
 
 class DeviceEnrolled(BaseModel):

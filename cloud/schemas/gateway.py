@@ -4,14 +4,33 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["text"]
+    text: str = Field(max_length=200_000)
 
 
 class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str = Field(max_length=200_000)
+    content: str | list[TextPart] = Field(description="text, or OpenAI content parts of type text")
+
+    @field_validator("content")
+    @classmethod
+    def _text(cls, v: str | list[TextPart]) -> str | list[TextPart]:
+        size = len(v) if isinstance(v, str) else sum(len(p.text) for p in v)
+        if size > 200_000:
+            raise ValueError("message content is over 200000 characters")
+        return v
+
+    @property
+    def text(self) -> str:
+        return self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
 
 
 class ChatCompletionRequest(BaseModel):

@@ -29,6 +29,8 @@ class VersionRow(BaseModel):
     profile: str
     model: str
     version: str
+    devices_running: int = 0
+    devices_in_profile: int = 0
 
 
 class Totals(BaseModel):

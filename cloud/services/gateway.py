@@ -66,7 +66,7 @@ class LocalBackend:
 
     @staticmethod
     def _messages(req: ChatCompletionRequest) -> list[dict[str, str]]:
-        return [{"role": "system" if m.role == "developer" else m.role, "content": m.content} for m in req.messages]
+        return [{"role": "system" if m.role == "developer" else m.role, "content": m.text} for m in req.messages]
 
     def complete(self, req: ChatCompletionRequest) -> GatewayResult:
         r = self.runtime.chat(self._messages(req), **_params(req))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from frugalstack.cloud.db.tables_ops import DailyAggregate, DriftAlert, UsageRecord
 from frugalstack.cloud.db.tables_registry import Deployment, Model, ModelVersion
+from frugalstack.cloud.db.tables_security import Device
 from frugalstack.shared.telemetry import DURATION_BUCKETS_S
 
 
@@ -68,11 +69,16 @@ def overview(session: Session, days: int = 30, today: date | None = None) -> dic
     alerts = [{"day": a.day.isoformat(), "model": a.model, "profile": a.profile, "metric": a.metric,
                "psi": round(a.psi, 4)} for a in session.scalars(
         select(DriftAlert).order_by(DriftAlert.created_at.desc()).limit(50))]
+    running: dict[tuple[str, str | None], int] = defaultdict(int)
+    for dev in session.scalars(select(Device)):
+        running[(dev.profile, dev.current_model_version_id)] += 1
     versions = []
     for dep in session.scalars(select(Deployment).where(Deployment.active.is_(True)).order_by(Deployment.profile)):
         mv = session.get(ModelVersion, dep.model_version_id)
         m = session.get(Model, mv.model_id) if mv else None
-        versions.append({"profile": dep.profile, "model": m.name if m else "?", "version": mv.version if mv else "?"})
+        versions.append({"profile": dep.profile, "model": m.name if m else "?", "version": mv.version if mv else "?",
+                         "devices_running": running.get((dep.profile, dep.model_version_id), 0),
+                         "devices_in_profile": sum(n for (p, _), n in running.items() if p == dep.profile)})
     return {"days": series, "guard_verdicts": dict(guard), "drift_alerts": alerts, "model_versions": versions,
             "totals": {"requests": sum(s["requests"] for s in series),
                        "cost_usd": round(sum(s["cost_usd"] for s in series), 6),

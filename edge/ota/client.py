@@ -118,8 +118,25 @@ class OtaClient:
             raise
         return part
 
-    def update(self, loader: Loader | None = load_with_runtime) -> UpdateResult:
-        """Apply the manifest's model if it changed; roll back if the new one does not load."""
+    def report(self, result: UpdateResult) -> None:
+        """Tell the cloud what runs now (best effort: a failed report never undoes an update)."""
+        body = {"model_version_id": result.version, "ota_status": result.status,
+                "ota_error": (result.error or "")[:2000] or None}
+        try:
+            r = self.http.put(f"/v1/devices/{self.device_id}/status", json=body)
+            if r.status_code != 200:
+                log.warning("status report refused: HTTP %s %s", r.status_code, r.text[:200])
+        except httpx.HTTPError as exc:
+            log.warning("status report failed: %s", exc)
+
+    def update(self, loader: Loader | None = load_with_runtime, *, report: bool = True) -> UpdateResult:
+        """Apply the manifest's model if it changed; roll back if the new one does not load; report."""
+        result = self._update(loader)
+        if report:
+            self.report(result)
+        return result
+
+    def _update(self, loader: Loader | None) -> UpdateResult:
         manifest = self.fetch_manifest()
         model = manifest.model
         if model is None or model.artifact is None:

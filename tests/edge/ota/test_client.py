@@ -90,6 +90,12 @@ def test_update_keep_previous_and_roll_back(ota_cloud: Any, tmp_path: Path, gguf
         assert store.current_version == good and store.current_file() is not None
         assert not (store.root / "versions" / broken).exists()
         assert ota.update().status == "rolled_back"  # the failed version is not retried
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}) as c:
+        device = c.get(f"/v1/devices/{device_id}").json()
+        assert device["current_model_version_id"] == good and device["ota_status"] == "rolled_back"
+        assert device["ota_error"]
+        rows = c.get("/v1/stats/overview").json()["model_versions"]
+        assert rows[0]["profile"] == PROFILE and rows[0]["devices_running"] == 0  # the broken one is deployed
 
 
 def test_swap_keeps_previous_version(ota_cloud: Any, tmp_path: Path) -> None:
