@@ -32,7 +32,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_demo(data_dir: Path, *, port: int = 8080, questions: int = 3, serve: bool = True) -> dict[str, str]:
+def run_demo(data_dir: Path, *, port: int = 8080, questions: int = 3, serve: bool = True,
+             max_tokens: int = 48, threads: int | None = None) -> dict[str, str]:
     import uvicorn
 
     from frugalstack.cloud.app import create_app
@@ -61,9 +62,15 @@ def run_demo(data_dir: Path, *, port: int = 8080, questions: int = 3, serve: boo
     console.print(f"cloud on {base} ({app.state.cloud.db.dialect}); device {device_id} enrolled")
 
     store = TelemetryStore(Path(tempfile.mkdtemp(prefix="frugal-demo-device-")) / "telemetry.db")
-    with Runtime(telemetry=store) as rt:
+    profile = None
+    if threads:
+        from frugalstack.edge.profiles import get_profile
+
+        host = get_profile("auto")
+        profile = host.model_copy(update={"runtime": host.runtime.model_copy(update={"threads": threads})})
+    with Runtime(profile=profile, telemetry=store) as rt:
         for q in QUESTIONS[: max(1, questions)]:
-            reply = rt.chat(q, max_tokens=48)
+            reply = rt.chat(q, max_tokens=max_tokens)
             console.print(f"[bold]{q}[/bold]\n  {reply.text.strip()[:160]}  ({reply.latency_ms:.0f} ms)")
         records = store.recent(1000)  # the Runtime closes its store on exit
     for r in records:  # the demo answers everything on the device

@@ -47,6 +47,16 @@ def test_streaming_matches_and_records_usage(cloud: Any, gateway_key: str) -> No
     assert sum(r["requests"] for r in mine) >= 2 and sum(r["cost_usd"] for r in mine) > 0
 
 
+def test_content_parts(cloud: Any, gateway_key: str) -> None:
+    client = openai.OpenAI(base_url=cloud.url + "/v1", api_key=gateway_key, max_retries=0)
+    parts: Any = [{"type": "text", "text": "Say hello "}, {"type": "text", "text": "to a shopper."}]
+    r = client.chat.completions.create(model="x", max_tokens=4, temperature=0,
+                                       messages=[{"role": "user", "content": parts}])
+    plain = client.chat.completions.create(model="x", max_tokens=4, temperature=0,
+                                           messages=[{"role": "user", "content": "Say hello to a shopper."}])
+    assert r.choices[0].message.content == plain.choices[0].message.content
+
+
 def test_gateway_errors(cloud: Any, gateway_key: str) -> None:
     client = openai.OpenAI(base_url=cloud.url + "/v1", api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
