@@ -16,6 +16,12 @@ def run(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results.json, reports and plots.")] = Path(
         "bench-out"
     ),
+    upload: Annotated[
+        str | None, typer.Option(help="Cloud URL to upload the run to as telemetry (key in FRUGAL_API_KEY).")
+    ] = None,
+    device_id: Annotated[
+        str | None, typer.Option(help="Enrolled device the run is reported for (needed with an operator key).")
+    ] = None,
 ) -> None:
     """Run every cell of SUITE and write results.json, report.md, report.html and PNG plots."""
     from frugalstack.edge.bench.report import print_table, write_reports
@@ -29,6 +35,17 @@ def run(
     print_table(results, console)
     paths = write_reports(results, out)
     console.print(f"results: {out / 'results.json'}  report: {paths['md']}  html: {paths['html']}")
+    if upload:
+        import os
+
+        from frugalstack.edge.bench.upload import upload_results
+        from frugalstack.shared.errors import ConfigError
+
+        key = os.environ.get("FRUGAL_API_KEY")
+        if not key:
+            raise ConfigError("--upload needs an API key in FRUGAL_API_KEY (operator or device role)")
+        answer = upload_results(results, upload, key, device_id=device_id)
+        console.print(f"uploaded to {upload}: batch {answer.get('batch_id')} accepted={answer.get('accepted')}")
 
 
 @app.command("compare")

@@ -104,3 +104,48 @@ def test_cli_compare_and_bad_suite(quick_run: tuple[dict, Path]) -> None:
     assert proc.returncode == 0 and "1.000" in proc.stdout
     proc = subprocess.run([*cmd, "run", "nope.yaml"], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_upload_to_a_real_cloud_is_idempotent(quick_run: tuple[dict, Path], tmp_path: Path) -> None:
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from frugalstack.cloud.app import create_app
+    from frugalstack.cloud.settings import CloudSettings
+    from frugalstack.edge.bench.upload import upload_results
+    from frugalstack.shared.errors import AuthenticationError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    admin = "bench-test-admin-" + "k" * 32
+    settings = CloudSettings(data_dir=tmp_path / "cloud", admin_secret=admin, port=port)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        results, _ = quick_run
+        auth = {"Authorization": f"Bearer {admin}"}
+        token = httpx.post(f"{url}/v1/enrolment-tokens", json={"profile": "laptop-x86"}, headers=auth).json()["token"]
+        enrolled = httpx.post(f"{url}/v1/devices/enrol", json={"token": token, "name": "bench-host"}).json()
+        with pytest.raises(AuthenticationError, match="device"):
+            upload_results(results, url, admin)
+        first = upload_results(results, url, enrolled["api_key"])
+        again = upload_results(results, url, admin, device_id=enrolled["device"]["id"])
+        assert first["accepted"] and not again["accepted"]
+        rows = httpx.get(f"{url}/v1/telemetry/aggregates", headers={"Authorization": f"Bearer {admin}"}).json()
+        bench_rows = [r for r in rows if r["model"] == "smollm2-135m q4_1"]
+        assert bench_rows and bench_rows[0]["requests"] == 4 and bench_rows[0]["energy_wh"] > 0
+        with pytest.raises(AuthenticationError):
+            upload_results(results, url, "wrong-key")
+    finally:
+        server.should_exit = True
+        thread.join(10)
