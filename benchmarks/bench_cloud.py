@@ -147,6 +147,7 @@ def main() -> None:
     import psycopg
 
     results: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
     for backend in ("sqlite", "postgresql"):
         with tempfile.TemporaryDirectory() as tmp:
             schema = f"bench_{secrets.token_hex(4)}"
@@ -177,8 +178,10 @@ def main() -> None:
                     with psycopg.connect(args.pg.replace("+psycopg", ""), autocommit=True) as conn:
                         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
+    load_after = os.getloadavg()
     table = Table(title=f"frugal cloud on loopback: {args.rounds} rounds x {args.requests} requests "
-                        f"(server: 1 uvicorn worker; {os.cpu_count()} CPUs shared with the client)")
+                        f"(server: 1 uvicorn worker; {os.cpu_count()} CPUs shared with the client; "
+                        f"1-min load average {load_before[0]:.1f} before, {load_after[0]:.1f} after)")
     for col in ("endpoint", "clients", "backend", "req/s median", "IQR %", "min-max", "p50 ms", "p95 ms",
                 "vs SQLite"):
         table.add_column(col)
@@ -192,7 +195,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / "bench_cloud.json"
     out.write_text(json.dumps({"machine": platform.platform(), "python": platform.python_version(),
-                               "cpus": os.cpu_count(), "args": {k: str(v) for k, v in vars(args).items()},
+                               "cpus": os.cpu_count(), "load_avg_before": load_before,
+                               "load_avg_after": load_after, "args": {k: str(v) for k, v in vars(args).items()},
                                "results": results}, indent=2))
     print(f"wrote {out}")
 

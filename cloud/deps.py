@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -15,7 +15,7 @@ from frugalstack.shared.errors import AuthenticationError
 _bearer = HTTPBearer(auto_error=False, description="API key: Authorization: Bearer <key>")
 
 
-def get_state(request: Request) -> CloudState:
+async def get_state(request: Request) -> CloudState:  # async: no thread-pool hop for a cheap lookup
     state: CloudState = request.app.state.cloud
     return state
 
@@ -40,8 +40,8 @@ def principal(
     return who
 
 
-def require(roles: frozenset[str] | set[str]) -> Callable[..., Principal]:
-    def _check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+def require(roles: frozenset[str] | set[str]) -> Callable[..., Awaitable[Principal]]:
+    async def _check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         who.require(roles)
         return who
 

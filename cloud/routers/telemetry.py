@@ -3,55 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from frugalstack.cloud.db.tables_ops import DailyAggregate, DriftAlert
 from frugalstack.cloud.deps import AnyKey, Reader, StateDep
+from frugalstack.cloud.schemas.telemetry import DailyAggregatePublic, DriftAlertPublic
 from frugalstack.cloud.services import telemetry
 from frugalstack.shared.telemetry import IngestResult, TelemetryBatch
 
 router = APIRouter(tags=["observability"])
-
-
-class DailyAggregatePublic(BaseModel):
-    model_config = {"from_attributes": True}
-
-    day: date
-    model_version_id: str
-    model: str
-    profile: str
-    requests: int
-    errors: int
-    input_tokens: int
-    output_tokens: int
-    duration_sum_s: float
-    duration_hist: list[int]
-    ttft_hist: list[int]
-    input_len_hist: list[int]
-    routes: dict[str, Any]
-    guard_verdicts: dict[str, Any]
-    intents: dict[str, Any]
-    feedback_positive: int
-    feedback_negative: int
-    energy_wh: float
-    cost_usd: float
-
-
-class DriftAlertPublic(BaseModel):
-    model_config = {"from_attributes": True}
-
-    id: str
-    day: date
-    model_version_id: str
-    model: str
-    profile: str
-    metric: str
-    psi: float
-    threshold: float
 
 
 @router.post("/v1/telemetry/batches", response_model=IngestResult)
