@@ -37,8 +37,12 @@ def rdp_sampled_gaussian(q: float, z: float, order: int) -> float:
     log_a = -math.inf
     for k in range(order + 1):
         term = (
-            math.lgamma(order + 1) - math.lgamma(k + 1) - math.lgamma(order - k + 1)
-            + k * math.log(q) + (order - k) * math.log1p(-q) + (k * k - k) / (2 * z * z)
+            math.lgamma(order + 1)
+            - math.lgamma(k + 1)
+            - math.lgamma(order - k + 1)
+            + k * math.log(q)
+            + (order - k) * math.log1p(-q)
+            + (k * k - k) / (2 * z * z)
         )
         log_a = _log_add(log_a, term)
     return log_a / (order - 1)
@@ -72,8 +76,9 @@ class PrivacyReport:
         return dict(self.__dict__)
 
 
-def privacy_report(*, noise_multiplier: float, clip: float, delta: float, rounds: int, population: int,
-                   per_round: int) -> PrivacyReport:
+def privacy_report(
+    *, noise_multiplier: float, clip: float, delta: float, rounds: int, population: int, per_round: int
+) -> PrivacyReport:
     """Both ε figures for a run; ``per_round`` is the smallest number of clients whose noise is summed."""
     z, m = noise_multiplier, max(per_round, 1)
     if z <= 0:

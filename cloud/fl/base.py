@@ -84,7 +84,13 @@ class UpdateStrategy(FedAvg):
         self, server_round: int, replies: Iterable[Message]
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         replies = list(replies)
-        stats: dict[str, Any] = {"round": server_round, "sampled": len(replies), "dropped": 0, "skipped": 0, "rejected": []}
+        stats: dict[str, Any] = {
+            "round": server_round,
+            "sampled": len(replies),
+            "dropped": 0,
+            "skipped": 0,
+            "rejected": [],
+        }
         cands: list[tuple[int, Params, float, float]] = []
         for msg in replies:
             node = int(msg.metadata.src_node_id)

@@ -13,7 +13,7 @@ from frugalstack.shared.errors import ConfigError
 
 
 class FedProxUpdates(UpdateStrategy):
-    def __init__(self, *, proximal_mu: float = 0.1, train_settings: dict[str, Any] | None = None, **kwargs: Any):
+    def __init__(self, *, proximal_mu: float = 0.01, train_settings: dict[str, Any] | None = None, **kwargs: Any):
         if proximal_mu < 0:
             raise ConfigError(f"proximal_mu must be >= 0, got {proximal_mu}")
         super().__init__(train_settings={**(train_settings or {}), "proximal-mu": float(proximal_mu)}, **kwargs)

@@ -1,5 +1,8 @@
 """A Flower ``Grid`` that delivers each message to an in-process ClientApp: a real round, no Ray, no network.
 
+Messages go through Flower's protobuf serialization both ways (each device decodes its own copy, and the
+wire size of every message is recorded), so what a ClientApp can send is exactly what would cross a network.
+
 It runs the exact ServerApp/strategy/ClientApp code the simulation and deployment engines run, only the
 transport differs; every message in both directions is kept (``sent``/``received``) so tests can inspect
 what left a device. Used by the tests and by ``frugal fl simulate --engine inprocess``.
@@ -14,20 +17,33 @@ from typing import Any
 
 from flwr.app import Context, Error, Message, RecordDict
 from flwr.common.constant import SUPERLINK_NODE_ID
+from flwr.common.serde import message_from_proto, message_to_proto
 from flwr.serverapp import Grid
 from flwr.supercore.run import Run
 from flwr.supercore.task_identity import TaskIdentity
 
 
 class InProcessGrid(Grid):
-    def __init__(self, client_app: Any, num_nodes: int, *, run_id: int = 1, keep: bool = False,
-                 drop: set[tuple[int, int]] | None = None) -> None:
+    def __init__(
+        self,
+        client_app: Any,
+        num_nodes: int,
+        *,
+        run_id: int = 1,
+        keep: bool = False,
+        drop: set[tuple[int, int]] | None = None,
+    ) -> None:
         """``drop`` holds (partition, n-th message) pairs whose reply is lost, to simulate a device going away."""
         self.client_app = client_app
         self.node_ids = list(range(1001, 1001 + num_nodes))
         self.contexts = {
-            nid: Context(run_id=run_id, node_id=nid, node_config={"partition-id": i, "num-partitions": num_nodes},
-                         state=RecordDict(), run_config={})
+            nid: Context(
+                run_id=run_id,
+                node_id=nid,
+                node_config={"partition-id": i, "num-partitions": num_nodes},
+                state=RecordDict(),
+                run_config={},
+            )
             for i, nid in enumerate(self.node_ids)
         }
         self._run = Run.create_empty(run_id)
@@ -36,6 +52,7 @@ class InProcessGrid(Grid):
         self.keep = keep
         self.sent: list[Message] = []
         self.received: list[Message] = []
+        self.wire_bytes: list[dict[str, Any]] = []
         self.drop = drop or set()
         self._count: dict[int, int] = {}
 
@@ -46,8 +63,9 @@ class InProcessGrid(Grid):
     def run(self) -> Run:
         return self._run
 
-    def create_message(self, content: RecordDict, message_type: str, dst_node_id: int, group_id: str,
-                       ttl: float | None = None) -> Message:
+    def create_message(
+        self, content: RecordDict, message_type: str, dst_node_id: int, group_id: str, ttl: float | None = None
+    ) -> Message:
         return Message(content, dst_node_id, message_type, ttl=ttl, group_id=group_id)
 
     def get_node_ids(self) -> Iterable[int]:
@@ -67,11 +85,18 @@ class InProcessGrid(Grid):
             nid = msg.metadata.dst_node_id
             part = self.node_ids.index(nid)
             n = self._count[part] = self._count.get(part, 0) + 1
+            wire = message_to_proto(msg)  # each device gets its own decoded copy, as over the network
+            delivered = message_from_proto(wire)
             try:
-                reply = self.client_app(msg, self.contexts[nid])
+                reply = self.client_app(delivered, self.contexts[nid])
             except Exception:  # the ClientApp's crash becomes an error reply, as on a SuperNode
-                reply = Message(Error(code=500, reason=traceback.format_exc(limit=3)), reply_to=msg)
+                reply = Message(Error(code=500, reason=traceback.format_exc(limit=3)), reply_to=delivered)
             reply.metadata.__dict__["_src_node_id"] = nid
+            reply_wire = message_to_proto(reply)
+            self.wire_bytes.append(
+                {"node": nid, "type": msg.metadata.message_type, "down": wire.ByteSize(), "up": reply_wire.ByteSize()}
+            )
+            reply = message_from_proto(reply_wire)
             if self.keep:
                 self.sent.append(msg)
                 self.received.append(reply)

@@ -46,8 +46,10 @@ class RobustUpdates(UpdateStrategy):
             return [None] * len(updates)
         norms = np.array([codec.l2_norm(u) for u in updates])
         limit = self.norm_factor * float(np.median(norms))
-        return [f"update norm {n:.3g} above {self.norm_factor}x the median ({limit:.3g})" if n > limit else None
-                for n in norms]
+        return [
+            f"update norm {n:.3g} above {self.norm_factor}x the median ({limit:.3g})" if n > limit else None
+            for n in norms
+        ]
 
     def combine(self, updates: list[Params], weights: np.ndarray) -> Params:
         k = int(np.floor(self.trim * len(updates)))

@@ -42,7 +42,7 @@ class FLConfig:
     noise_multiplier: float = 0.0
     delta: float = 1e-5
     quantize: str = "none"
-    proximal_mu: float = 0.1
+    proximal_mu: float = 0.01
     trim: float = 0.1
     max_norm: float | None = None
     norm_factor: float | None = 5.0
@@ -75,16 +75,24 @@ class FLConfig:
 
     def train_settings(self) -> dict[str, Any]:
         return {
-            "local-steps": self.local_steps, "lr": self.lr, "batch-size": self.batch_size,
-            "min-examples": self.min_examples, "clip": self.clip, "noise-multiplier": self.noise_multiplier,
-            "quantize": self.quantize, "deadline-speed": 1.0,
+            "local-steps": self.local_steps,
+            "lr": self.lr,
+            "batch-size": self.batch_size,
+            "min-examples": self.min_examples,
+            "clip": self.clip,
+            "noise-multiplier": self.noise_multiplier,
+            "quantize": self.quantize,
+            "deadline-speed": 1.0,
         }
 
 
 def build_strategy(cfg: FLConfig) -> UpdateStrategy:
     common: dict[str, Any] = {
-        "fraction_train": cfg.fraction, "fraction_evaluate": 0.0, "min_train_nodes": 2,
-        "min_available_nodes": cfg.clients, "train_settings": cfg.train_settings(),
+        "fraction_train": cfg.fraction,
+        "fraction_evaluate": 0.0,
+        "min_train_nodes": 2,
+        "min_available_nodes": cfg.clients,
+        "train_settings": cfg.train_settings(),
     }
     if cfg.strategy == "fedprox":
         return FedProxUpdates(proximal_mu=cfg.proximal_mu, **common)

@@ -41,14 +41,28 @@ def _baselines(cfg: FLConfig, corpus: Any, parts: list[np.ndarray], spec: model.
     ev = functools.partial(model.evaluate, x=corpus.x_test, y=corpus.y_test, classes=spec.classes)
     union = np.unique(np.concatenate(parts))
     steps = cfg.rounds * cfg.local_steps
-    central, _ = model.train(model.init_params(spec, cfg.seed), corpus.x_train[union], corpus.y_train[union],
-                             steps=max(steps, 1000), lr=cfg.lr, batch_size=64, seed=cfg.seed)
+    central, _ = model.train(
+        model.init_params(spec, cfg.seed),
+        corpus.x_train[union],
+        corpus.y_train[union],
+        steps=max(steps, 1000),
+        lr=cfg.lr,
+        batch_size=64,
+        seed=cfg.seed,
+    )
     local = []
     for i, idx in enumerate(parts):
         if len(idx) < cfg.min_examples:
             continue
-        p, _ = model.train(model.init_params(spec, cfg.seed), corpus.x_train[idx], corpus.y_train[idx],
-                           steps=steps, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed + i)
+        p, _ = model.train(
+            model.init_params(spec, cfg.seed),
+            corpus.x_train[idx],
+            corpus.y_train[idx],
+            steps=steps,
+            lr=cfg.lr,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed + i,
+        )
         local.append(ev(p))
     return {
         "centralized": ev(central) | {"examples": len(union)},
@@ -60,8 +74,14 @@ def _baselines(cfg: FLConfig, corpus: Any, parts: list[np.ndarray], spec: model.
     }
 
 
-def run_federated(cfg: FLConfig, *, engine: str = "ray", workdir: Path | None = None,
-                  keep_messages: bool = False, drop: set[tuple[int, int]] | None = None) -> dict[str, Any]:
+def run_federated(
+    cfg: FLConfig,
+    *,
+    engine: str = "ray",
+    workdir: Path | None = None,
+    keep_messages: bool = False,
+    drop: set[tuple[int, int]] | None = None,
+) -> dict[str, Any]:
     """One run; returns the report (and, with ``keep_messages``, the in-process grid under ``"_grid"``)."""
     cfg.validate()
     if engine not in ENGINES:
@@ -97,24 +117,49 @@ def run_federated(cfg: FLConfig, *, engine: str = "ray", workdir: Path | None = 
             from flwr.simulation import run_simulation
         except ImportError:
             raise MissingDependencyError("flwr[simulation]", "fl", purpose="the simulation engine") from None
-        run_simulation(server_app=server_app, client_app=client_app, num_supernodes=cfg.clients,
-                       backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0.0},
-                                       "init_args": {"num_cpus": os.cpu_count() or 2, "include_dashboard": False,
-                                                     "logging_level": "error", "log_to_driver": False}})
+        run_simulation(
+            server_app=server_app,
+            client_app=client_app,
+            num_supernodes=cfg.clients,
+            backend_config={
+                "client_resources": {"num_cpus": 1, "num_gpus": 0.0},
+                "init_args": {
+                    "num_cpus": os.cpu_count() or 2,
+                    "include_dashboard": False,
+                    "logging_level": "error",
+                    "log_to_driver": False,
+                },
+            },
+        )
     wall = time.perf_counter() - t0
     if "result" not in sink:
         raise FrugalError("the federated run did not finish", hint="see the Flower log above")
     return _report(cfg, engine, corpus, parts, spec, strategy, sink["result"], wall, grid)
 
 
-def _report(cfg: FLConfig, engine: str, corpus: Any, parts: list[np.ndarray], spec: model.HeadSpec,
-            strategy: Any, result: Any, wall: float, grid: Any) -> dict[str, Any]:
+def _report(
+    cfg: FLConfig,
+    engine: str,
+    corpus: Any,
+    parts: list[np.ndarray],
+    spec: model.HeadSpec,
+    strategy: Any,
+    result: Any,
+    wall: float,
+    grid: Any,
+) -> dict[str, Any]:
     evals = {int(r): dict(m) for r, m in result.evaluate_metrics_serverapp.items()}
     final = {k: np.asarray(a.numpy()) for k, a in result.arrays.items()} if result.arrays else {}
     ups = [c["bytes_up"] for c in strategy.comm]
     per_round = [r["accepted"] for r in strategy.rounds if r["accepted"]]
-    privacy = privacy_report(noise_multiplier=cfg.noise_multiplier, clip=cfg.clip, delta=cfg.delta,
-                             rounds=cfg.rounds, population=cfg.clients, per_round=min(per_round, default=0))
+    privacy = privacy_report(
+        noise_multiplier=cfg.noise_multiplier,
+        clip=cfg.clip,
+        delta=cfg.delta,
+        rounds=cfg.rounds,
+        population=cfg.clients,
+        per_round=min(per_round, default=0),
+    )
     walls = [r["wall_s"] for r in strategy.rounds]
     report: dict[str, Any] = {
         "config": cfg.as_dict(),
@@ -142,3 +187,8 @@ def _report(cfg: FLConfig, engine: str, corpus: Any, parts: list[np.ndarray], sp
     if grid is not None:
         report["_grid"] = grid
     return report
+
+
+def public_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without in-memory objects (final arrays, the grid): what gets printed or saved."""
+    return {k: v for k, v in report.items() if not k.startswith("_")}

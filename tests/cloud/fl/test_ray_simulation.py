@@ -14,9 +14,28 @@ import pytest
 def test_frugal_fl_simulate_on_ray(tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "report.json"
     env = {**os.environ, "FLWR_TELEMETRY_ENABLED": "0", "RAY_USAGE_STATS_ENABLED": "0"}
-    cmd = [sys.executable, "-m", "frugalstack.edge.cli.main", "fl", "simulate", "--engine", "ray", "--clients", "4",
-           "--rounds", "2", "--fraction", "1.0", "--mean-size", "40", "--no-devices", "--quantize", "int8",
-           "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "frugalstack.edge.cli.main",
+        "fl",
+        "simulate",
+        "--engine",
+        "ray",
+        "--clients",
+        "4",
+        "--rounds",
+        "2",
+        "--fraction",
+        "1.0",
+        "--mean-size",
+        "40",
+        "--no-devices",
+        "--quantize",
+        "int8",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())

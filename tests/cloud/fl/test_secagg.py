@@ -25,8 +25,9 @@ def test_round_completes_with_one_device_dropping_out_mid_round(tmp_path) -> Non
     source = functools.partial(PartitionSource, str(path))
     init = model.init_params(model.HeadSpec(384, len(corpus.classes)))
     sink: dict[str, Any] = {}
-    server = make_secagg_server_app(init, 1, num_shares=5, threshold=3, train_config=TRAIN, sink=sink,
-                                    min_clients=5, timeout=60)
+    server = make_secagg_server_app(
+        init, 1, num_shares=5, threshold=3, train_config=TRAIN, sink=sink, min_clients=5, timeout=60
+    )
     # Device 0 completes setup and key sharing, then never sends its masked vector (3rd message).
     grid = InProcessGrid(make_secagg_client_app(source, list(init), seed=0), 5, keep=True, drop={(0, 3)})
     server(grid, Context(run_id=1, node_id=1, node_config={}, state=RecordDict(), run_config={}))

@@ -52,8 +52,12 @@ class Saboteur:
             arrays["w"] = np.zeros((3, 3), np.float32)
         else:
             arrays = {k: v * 1000 for k, v in arrays.items()}
-        content = RecordDict({"arrays": ArrayRecord({k: Array(v) for k, v in arrays.items()}),
-                              "metrics": MetricRecord(dict(reply.content["metrics"]))})
+        content = RecordDict(
+            {
+                "arrays": ArrayRecord({k: Array(v) for k, v in arrays.items()}),
+                "metrics": MetricRecord(dict(reply.content["metrics"])),
+            }
+        )
         return Message(content, reply_to=msg)
 
 
@@ -66,10 +70,17 @@ def _run_with_saboteurs(strategy: str, tmp_path) -> tuple[dict[str, Any], Any]: 
     strategy_obj = build_strategy(cfg)
     spec = model.HeadSpec(384, len(corpus.classes))
     sink: dict[str, Any] = {}
-    app = make_server_app(strategy_obj, model.init_params(spec), cfg.rounds,
-                          lambda p: model.evaluate(p, corpus.x_test, corpus.y_test, spec.classes), sink)
-    app(InProcessGrid(Saboteur(honest), cfg.clients),
-        Context(run_id=1, node_id=1, node_config={}, state=RecordDict(), run_config={}))
+    app = make_server_app(
+        strategy_obj,
+        model.init_params(spec),
+        cfg.rounds,
+        lambda p: model.evaluate(p, corpus.x_test, corpus.y_test, spec.classes),
+        sink,
+    )
+    app(
+        InProcessGrid(Saboteur(honest), cfg.clients),
+        Context(run_id=1, node_id=1, node_config={}, state=RecordDict(), run_config={}),
+    )
     return sink, strategy_obj
 
 

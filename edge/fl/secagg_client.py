@@ -1,0 +1,48 @@
+"""The device side of secure aggregation: Flower's SecAgg+ mod around a client that sends its update.
+
+SecAgg+ (Bell et al., 2020) in Flower 1.42 runs on the compatibility ("fit") message layout, so this client
+is a ``NumPyClient`` wrapped by ``secaggplus_mod``: the mod masks the update with pairwise secrets and
+Shamir-shares its keys, so the server learns only the sum, even when some devices drop out mid-round. The
+update itself is produced exactly as in :mod:`frugalstack.edge.fl.client` (train, clip, noise).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from frugalstack.edge.fl.client import SourceFactory, local_update, partition_of
+from frugalstack.shared.errors import MissingDependencyError
+
+
+def make_secagg_client_app(source_for: SourceFactory, names: list[str], *, seed: int = 0) -> Any:
+    """``names`` orders the head's tensors (the compat layout is a plain list of arrays)."""
+    try:
+        from flwr.client import NumPyClient
+        from flwr.client.mod import secaggplus_mod
+        from flwr.clientapp import ClientApp
+    except ImportError:
+        raise MissingDependencyError("flwr", "fl", purpose="secure aggregation") from None
+
+    class UpdateClient(NumPyClient):
+        def __init__(self, pid: int) -> None:
+            self.pid = pid
+
+        def fit(self, parameters: list[np.ndarray], config: dict[str, Any]) -> tuple[list[np.ndarray], int, dict]:
+            data = source_for(self.pid).load()
+            glob = dict(zip(names, (np.asarray(p, np.float32) for p in parameters), strict=True))
+            cfg = {**config, "quantize": "none"}  # SecAgg+ quantizes itself before masking
+            rnd = int(cfg.get("server-round", 0))
+            if len(data) < int(cfg.get("min-examples", 8)):
+                return [np.zeros_like(glob[n]) for n in names], 1, {}
+            out, _ = local_update(
+                glob, data, cfg, device=None, seed=int(np.random.default_rng([seed, self.pid, rnd]).integers(2**31))
+            )
+            # Uniform weight: the sum is what the server sees, the count of examples stays on the device.
+            return [out[n] for n in names], 1, {}
+
+    def client_fn(context: Any) -> Any:
+        return UpdateClient(partition_of(context)).to_client()
+
+    return ClientApp(client_fn=client_fn, mods=[secaggplus_mod])

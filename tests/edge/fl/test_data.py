@@ -1,0 +1,49 @@
+"""Client data: the held-out set is disjoint from training, partitions are skewed, edge stays flwr-free."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from frugalstack.edge.fl.data import PartitionSource, load_intent_corpus, partition_non_iid, save_partitions
+from frugalstack.edge.fl.devices import assign_devices
+
+
+def test_held_out_texts_never_appear_in_training() -> None:
+    from frugalstack.edge.fl.data import _intent_texts
+
+    train, test = _intent_texts()
+    assert len(train) > 800 and len(test) > 300
+    assert not {t.lower() for t, _ in train} & {t.lower() for t, _ in test}
+
+
+def test_partitions_are_non_iid_in_labels_and_sizes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    corpus = load_intent_corpus()
+    parts = partition_non_iid(corpus.y_train, 20, alpha=0.3, mean_size=24, seed=3)
+    sizes = np.array([len(p) for p in parts])
+    assert sizes.max() >= 3 * sizes.min()
+    pool = np.bincount(corpus.y_train, minlength=len(corpus.classes)) / len(corpus.y_train)
+
+    def skew(ps: list[np.ndarray]) -> float:  # mean total-variation distance of a device's intents from the pool
+        h = np.array([np.bincount(corpus.y_train[p], minlength=len(pool)) / len(p) for p in ps])
+        return float((0.5 * np.abs(h - pool).sum(axis=1)).mean())
+
+    iid = partition_non_iid(corpus.y_train, 20, alpha=1000.0, mean_size=24, seed=3)
+    assert skew(parts) > skew(iid) + 0.15
+    path = save_partitions(corpus, parts, tmp_path / "p.npz")
+    local = PartitionSource(str(path), 4).load()
+    assert np.array_equal(local.y, corpus.y_train[parts[4]]) and local.x.shape == (len(parts[4]), 384)
+
+
+def test_devices_come_from_the_shipped_profiles_with_speeds() -> None:
+    devices = assign_devices(50, seed=0)
+    assert {d.device_class for d in devices} >= {"phone", "laptop"}
+    slow = min(devices, key=lambda d: d.relative_speed)
+    assert slow.steps_done(20, 1.0) < 20 <= max(devices, key=lambda d: d.relative_speed).steps_done(20, 1.0)
+
+
+def test_importing_edge_does_not_import_flwr() -> None:
+    code = "import sys, frugalstack.edge, frugalstack.edge.fl; assert 'flwr' not in sys.modules, 'flwr imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
