@@ -16,7 +16,7 @@ from frugalstack.cloud.db.tables_registry import Artifact, Deployment
 from frugalstack.cloud.db.tables_security import Device
 from frugalstack.cloud.deps import AnyKey, StateDep, Writer
 from frugalstack.cloud.schemas.registry import ArtifactPublic
-from frugalstack.cloud.services import crud, registry
+from frugalstack.cloud.services import crud, manifest, registry
 from frugalstack.cloud.services.auth import READ_ROLES, Principal
 from frugalstack.cloud.uploads import receive
 from frugalstack.shared.errors import NotFoundError, PermissionDeniedError
@@ -33,10 +33,13 @@ def _check_access(s: object, who: Principal, art: Artifact) -> None:
 
     assert isinstance(s, Session)
     device = s.get(Device, who.device_id or "")
-    deployed = device is not None and s.scalars(select(Deployment).where(
+    if device is None:
+        raise PermissionDeniedError("unknown device")
+    deployed = s.scalars(select(Deployment).where(
         Deployment.profile == device.profile, Deployment.model_version_id == art.model_version_id)).first()
-    if not deployed:
-        raise PermissionDeniedError("this artifact is not deployed to the calling device's profile")
+    planned = manifest.unsigned(s, device).model
+    if not deployed and not (planned and planned.artifact and planned.artifact.id == art.id):
+        raise PermissionDeniedError("this artifact is neither deployed to the device's profile nor in its manifest")
 
 
 @router.get("/{artifact_id}", response_model=ArtifactPublic)

@@ -43,14 +43,15 @@ class Rewriting(httpx.BaseTransport):
         return httpx.Response(response.status_code, headers=headers, content=body)
 
 
-def _release(url: str, content: bytes | Path, filename: str = "model.gguf") -> tuple[str, str]:
+def _release(url: str, content: bytes | Path, filename: str = "model.gguf", profile: str = PROFILE,
+             deploy: bool = True) -> tuple[str, str]:
     """Register a version with one artifact, stage it and deploy it to PROFILE; (version id, artifact id)."""
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=120) as c:
         models = c.get("/v1/registry/models").json()
         model = models[0] if models else c.post("/v1/registry/models", json={"name": "edge-assistant"}).json()
         mv = c.post(f"/v1/registry/models/{model['id']}/versions", json={"version": uuid.uuid4().hex[:8]}).json()
         art = c.post(f"/v1/model-versions/{mv['id']}/artifacts", json={
-            "filename": filename, "format": "gguf", "quantization": "Q4_1", "profiles": [PROFILE]}).json()
+            "filename": filename, "format": "gguf", "quantization": "Q4_1", "profiles": [profile]}).json()
         if isinstance(content, Path):
             with content.open("rb") as f:
                 r = c.put(f"/v1/artifacts/{art['id']}/content", content=f)
@@ -58,13 +59,16 @@ def _release(url: str, content: bytes | Path, filename: str = "model.gguf") -> t
             r = c.put(f"/v1/artifacts/{art['id']}/content", content=content)
         assert r.status_code == 200, r.text
         assert c.post(f"/v1/model-versions/{mv['id']}/stage", json={"stage": "staging"}).status_code == 200
-        assert c.post("/v1/deployments", json={"profile": PROFILE, "model_version_id": mv["id"]}).status_code == 201
+        if deploy:
+            r = c.post("/v1/deployments", json={"profile": profile, "model_version_id": mv["id"],
+                                                "prompt_versions": {"support": "3", "returns": "1"}})
+            assert r.status_code == 201
         return mv["id"], art["id"]
 
 
-def _device(url: str) -> tuple[str, str]:
+def _device(url: str, profile: str = PROFILE) -> tuple[str, str]:
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}) as c:
-        token = c.post("/v1/enrolment-tokens", json={"profile": PROFILE}).json()["token"]
+        token = c.post("/v1/enrolment-tokens", json={"profile": profile}).json()["token"]
         r = c.post("/v1/devices/enrol", json={"token": token, "name": "ota-test"}).json()
         return r["device"]["id"], r["api_key"]
 
@@ -184,3 +188,37 @@ def test_pinned_key_mismatch_and_expiry(ota_cloud: Any, tmp_path: Path) -> None:
         verify_manifest(signed, pub, not_before=m.issued_at + 1)
     with pytest.raises(VerificationError, match="device"):
         verify_manifest(signed, pub, device_id="another-device")
+
+
+def test_model_and_prompt_experiments_reach_devices(ota_cloud: Any, tmp_path: Path) -> None:
+    """A/B of model versions through OTA: each device installs the version of its assigned variant."""
+    from frugalstack.cloud.services.experiments import assign
+
+    url, _ = ota_cloud
+    profile = "raspberry-pi5-8gb"  # its own profile: the experiment does not touch the other tests' devices
+    control, _ = _release(url, b"control model", profile=profile)
+    challenger, _ = _release(url, b"challenger model", profile=profile, deploy=False)
+    variants = [{"name": "control", "weight": 1, "config": {"prompt_versions": {"support": "4"}}},
+                {"name": "challenger", "weight": 1, "config": {"model_version_id": challenger}}]
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}) as c:
+        exp = c.post("/v1/experiments", json={"name": "model-ab", "kind": "model", "profile": profile,
+                                              "variants": variants}).json()
+        prompt_exp = c.post("/v1/experiments", json={"name": "prompt-ab", "kind": "prompt", "profile": profile,
+                                                     "variants": [variants[0], {"name": "same", "config": {}}]})
+        assert prompt_exp.status_code == 201
+    seen: dict[str, str] = {}
+    for i in range(12):
+        device_id, key = _device(url, profile)
+        variant = assign(exp["id"], device_id, exp["variants"])
+        store = ModelStore(tmp_path / f"store{i}")
+        with OtaClient(url, key, device_id, store) as ota:
+            result = ota.update(loader=None)
+        assert result.status == "updated"
+        seen[variant] = store.current_version or ""
+        manifest = result.manifest
+        prompt_variant = next(e.variant for e in manifest.experiments if e.name == "prompt-ab")
+        assert manifest.prompt_versions["support"] == ("4" if prompt_variant == "control" else "3")
+        assert manifest.prompt_versions["returns"] == "1"
+        if len(seen) == 2:
+            break
+    assert seen == {"control": control, "challenger": challenger}
