@@ -31,6 +31,7 @@ app.command("optimize")(__import__("frugalstack.edge.cli.optimize", fromlist=["o
 profile.app.command("plan")(__import__("frugalstack.edge.cli.optimize", fromlist=["plan"]).plan)
 app.add_typer(__import__("frugalstack.edge.cli.guard", fromlist=["app"]).app, name="guard")
 app.add_typer(__import__("frugalstack.cloud.cli", fromlist=["app"]).app, name="cloud")  # typer only at import
+app.add_typer(__import__("frugalstack.edge.cli.route", fromlist=["app"]).app, name="route")
 app.add_typer(__import__("frugalstack.edge.cli.fl", fromlist=["app"]).app, name="fl")
 
 
