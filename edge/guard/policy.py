@@ -29,6 +29,7 @@ KNOWN_TYPES: dict[str, set[str]] = {
         "ORDER_NUMBER",
         "NATIONAL_ID",
         "PARTIAL_NER",
+        "PARTIAL_SCAN",
     },
     "injection": {
         "INSTRUCTION_OVERRIDE",

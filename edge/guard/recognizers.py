@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from frugalstack.edge.guard import validators as v
 
@@ -154,11 +155,29 @@ def find_emails(text: str) -> list[Hit]:
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "AU", "CA")
 
 
-def find_phones(text: str) -> list[Hit]:
-    """Candidates confirmed by libphonenumber (valid for a region); order/tracking context excludes."""
+MAX_PHONE_PARSES = 5000  # distinct candidates parsed per text; beyond that a PARTIAL_SCAN hit says so
+
+
+@lru_cache(maxsize=8192)
+def _phone_region(raw: str) -> str | None:
+    """The region a dialled string is valid in ("intl" for +/00 numbers), or None."""
     import phonenumbers
 
+    international = raw.startswith(("+", "00"))
+    for region in (None,) if international else _PHONE_REGIONS:
+        try:
+            num = phonenumbers.parse("+" + raw[2:] if raw.startswith("00") else raw, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(num):
+            return region or "intl"
+    return None
+
+
+def find_phones(text: str) -> list[Hit]:
+    """Candidates confirmed by libphonenumber (valid for a region); order/tracking context excludes."""
     out = []
+    parsed: set[str] = set()
     for m in _PHONE.finditer(text):
         raw = m.group().rstrip(" .-(")
         digits = sum(c.isdigit() for c in raw)
@@ -169,16 +188,15 @@ def find_phones(text: str) -> list[Hit]:
         international = raw.startswith(("+", "00"))
         if not international and raw.isdigit() and len(raw) > 11:
             continue  # a bare run of digits is an id, not a dialled number
-        regions = (None,) if international else _PHONE_REGIONS
-        for region in regions:
-            try:
-                num = phonenumbers.parse("+" + raw[2:] if raw.startswith("00") else raw, region)
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_valid_number(num):
-                score = 0.95 if international or not raw.isdigit() else 0.6
-                out.append(Hit("PHONE", m.start(), m.start() + len(raw), score, region or "intl"))
+        if raw not in parsed:
+            if len(parsed) >= MAX_PHONE_PARSES:
+                out.append(Hit("PARTIAL_SCAN", m.start(), len(text), 1.0, f"phones checked up to offset {m.start()}"))
                 break
+            parsed.add(raw)
+        region = _phone_region(raw)
+        if region:
+            score = 0.95 if international or not raw.isdigit() else 0.6
+            out.append(Hit("PHONE", m.start(), m.start() + len(raw), score, region))
     return out
 
 

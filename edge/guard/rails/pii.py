@@ -8,6 +8,7 @@ so); the pattern recognizers always scan the whole text.
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from functools import lru_cache
@@ -87,7 +88,12 @@ class PiiRail:
     def check(self, text: str, ctx: CheckContext, shared: SharedState) -> list[Finding]:
         hits = [(h.type, h.start, h.end, h.score, h.detail) for h in recognizers.find_all(text)]
         hits = [("PERSON", *rest) if t == "PERSON_CONTEXT" else (t, *rest) for t, *rest in hits]  # type: ignore[misc]
-        extra: list[Finding] = []
+        extra = [
+            Finding(rail=self.name, type=t, start=s, end=e, score=sc, detail=d)
+            for t, s, e, sc, d in hits
+            if t == "PARTIAL_SCAN"
+        ]
+        hits = [h for h in hits if h[0] != "PARTIAL_SCAN"]
         if self.ner and text.strip():
             head = text[: self.ner_max_chars]
             for r in get_analyzer().analyze(head, language="en", entities=["PERSON", "LOCATION"]):
@@ -128,12 +134,18 @@ class PiiRail:
 
 
 def _resolve(hits: list[tuple[str, int, int, float, str | None]], rail: str) -> list[Finding]:
-    """Drop overlapping hits, keeping the higher-priority type, then the longer span."""
+    """Drop overlapping hits, keeping the higher-priority type, then the longer span (O(n log n))."""
     rank = {t: i for i, t in enumerate(PRIORITY)}
     ordered = sorted(hits, key=lambda h: (rank.get(h[0], 99), -(h[2] - h[1]), -h[3]))
+    starts: list[int] = []  # kept spans, sorted by start; they never overlap each other
+    ends: list[int] = []
     kept: list[tuple[str, int, int, float, str | None]] = []
     for h in ordered:
-        if all(h[2] <= k[1] or h[1] >= k[2] for k in kept):
-            kept.append(h)
+        i = bisect.bisect_left(starts, h[1])
+        if (i < len(starts) and starts[i] < h[2]) or (i > 0 and ends[i - 1] > h[1]):
+            continue
+        starts.insert(i, h[1])
+        ends.insert(i, h[2])
+        kept.append(h)
     kept.sort(key=lambda h: h[1])
     return [Finding(rail=rail, type=t, start=s, end=e, score=min(1.0, sc), detail=d) for t, s, e, sc, d in kept]
