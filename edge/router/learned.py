@@ -1,0 +1,155 @@
+"""Learned: a logistic-regression head that predicts "the cloud answer is better" (RouteLLM / Hybrid LLM).
+
+Input: the query's MiniLM embedding (384-d, unit norm) next to the standardised confidence signals. The
+head's parameters are plain numpy arrays (``get_params``/``set_params``, an ordered ``dict[str, ndarray]``)
+so Flower can average them like any other client update; the signal normaliser is fixed at central
+training time and is *not* federated. A saved head is one ``.npz`` plus a JSON card with its version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from frugalstack.edge.router.signals import FEATURES, compute
+from frugalstack.edge.router.types import RouteContext, ThresholdRouter
+from frugalstack.shared.errors import ConfigError, ValidationError
+
+Params = dict[str, np.ndarray]
+EMBED_DIM = 384
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
+
+
+class LearnedRouter(ThresholdRouter):
+    """P(cloud better | embedding, signals) >= threshold escalates."""
+
+    name = "learned"
+    needs_draft = True
+
+    def __init__(self, threshold: float = 0.5, embed_dim: int = EMBED_DIM, use_signals: bool = True,
+                 embedder: Any = None):
+        super().__init__(threshold)
+        self.embed_dim = embed_dim
+        self.use_signals = use_signals
+        self.needs_draft = use_signals
+        self.dim = embed_dim + (len(FEATURES) if use_signals else 0)
+        self.params: Params = {"w": np.zeros(self.dim, np.float32), "b": np.zeros(1, np.float32)}
+        self.mean = np.zeros(len(FEATURES), np.float32)
+        self.std = np.ones(len(FEATURES), np.float32)
+        self.version = "untrained"
+        self.trained_on: dict[str, Any] = {}
+        self._embedder = embedder
+
+    # ------------------------------------------------------------------ parameters (Flower sees these)
+    def get_params(self) -> Params:
+        return {k: v.copy() for k, v in self.params.items()}
+
+    def set_params(self, params: Params) -> None:
+        for k, v in params.items():
+            if k not in self.params or np.shape(v) != self.params[k].shape:
+                raise ValidationError(f"parameter {k} of shape {np.shape(v)} does not fit the head "
+                                      f"({ {n: a.shape for n, a in self.params.items()} })")
+        self.params = {k: np.asarray(params[k], np.float32).copy() for k in self.params}
+        self.version = self._digest()
+
+    # ------------------------------------------------------------------ features
+    def features(self, embedding: np.ndarray, signal_rows: np.ndarray | None) -> np.ndarray:
+        """Rows of [embedding, standardised signals] for the head."""
+        x = np.asarray(embedding, np.float32).reshape(-1, self.embed_dim)
+        if not self.use_signals:
+            return x
+        if signal_rows is None:
+            raise ValidationError("this learned head needs the draft's signals")
+        sig = (np.asarray(signal_rows, np.float32).reshape(len(x), -1) - self.mean) / self.std
+        return np.hstack([x, sig]).astype(np.float32)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return _sigmoid(x @ self.params["w"] + self.params["b"][0])
+
+    def _embed(self, ctx: RouteContext) -> np.ndarray:
+        if ctx.embedding is not None:
+            return np.asarray(ctx.embedding, np.float32)
+        if self._embedder is None:
+            from frugalstack.edge.guard.embed import get_embedder
+
+            self._embedder = get_embedder()
+        return np.asarray(self._embedder.embed([ctx.query])[0], np.float32)
+
+    def score(self, ctx: RouteContext) -> tuple[float, str]:
+        sig = compute(ctx.query, ctx.draft).vector() if self.use_signals else None
+        p = float(self.predict_proba(self.features(self._embed(ctx), sig))[0])
+        return p, f"learned head {self.version} gives P(cloud better)={p:.2f}"
+
+    # ------------------------------------------------------------------ training
+    def fit(self, x_embed: np.ndarray, signal_rows: np.ndarray | None, y: np.ndarray, *, epochs: int = 300,
+            lr: float = 0.5, l2: float = 1e-3, seed: int = 0) -> dict[str, float]:
+        """Full-batch gradient descent on class-balanced log loss; returns the final loss and accuracy."""
+        y = np.asarray(y, np.float32).reshape(-1)
+        if len(y) < 4 or y.min() == y.max():
+            raise ValidationError("training needs at least 4 labelled pairs with both outcomes")
+        if self.use_signals and signal_rows is not None:
+            s = np.asarray(signal_rows, np.float32)
+            self.mean = s.mean(axis=0)
+            self.std = np.where(s.std(axis=0) > 1e-6, s.std(axis=0), 1.0).astype(np.float32)
+        x = self.features(x_embed, signal_rows)
+        pos = y.mean()
+        sample_w = np.where(y > 0.5, 0.5 / pos, 0.5 / (1 - pos)).astype(np.float32)
+        rng = np.random.default_rng(seed)
+        w = (rng.standard_normal(self.dim) * 0.01).astype(np.float32)
+        b = np.zeros(1, np.float32)
+        for _ in range(epochs):
+            p = _sigmoid(x @ w + b[0])
+            g = (p - y) * sample_w / len(y)
+            w -= lr * (x.T @ g + l2 * w)
+            b -= lr * g.sum(keepdims=True)
+        self.params = {"w": w, "b": b}
+        p = self.predict_proba(x)
+        loss = float(-(sample_w * (y * np.log(p + 1e-9) + (1 - y) * np.log(1 - p + 1e-9))).mean())
+        self.version = self._digest()
+        self.trained_on = {"examples": len(y), "positive_share": round(float(pos), 4),
+                           "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        return {"loss": loss, "accuracy": float(((p >= 0.5) == (y > 0.5)).mean())}
+
+    def _digest(self) -> str:
+        h = hashlib.sha256()
+        for k in sorted(self.params):
+            h.update(k.encode() + self.params[k].tobytes())
+        h.update(self.mean.tobytes() + self.std.tobytes())
+        return "lr-" + h.hexdigest()[:12]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write ``path`` (.npz) and ``path.json`` (version, threshold, training card)."""
+        p = Path(path).with_suffix(".npz")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {"mean": self.mean, "std": self.std,
+                                         **{f"param_{k}": v for k, v in self.params.items()}}
+        np.savez(p, **arrays)  # type: ignore[arg-type]
+        card = {"version": self.version, "threshold": self.threshold, "embed_dim": self.embed_dim,
+                "use_signals": self.use_signals, "features": list(FEATURES), "trained_on": self.trained_on,
+                **(extra or {})}
+        p.with_suffix(".json").write_text(json.dumps(card, indent=2))
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path, embedder: Any = None) -> LearnedRouter:
+        p = Path(path).with_suffix(".npz")
+        if not p.is_file():
+            raise ConfigError(f"no learned router at {p}", hint="train one with `frugal route calibrate`")
+        card = json.loads(p.with_suffix(".json").read_text())
+        router = cls(card.get("threshold", 0.5), card["embed_dim"], card["use_signals"], embedder)
+        with np.load(p) as data:
+            router.mean, router.std = data["mean"], data["std"]
+            router.set_params({k[len("param_"):]: data[k] for k in data.files if k.startswith("param_")})
+        if router.version != card["version"]:
+            raise ConfigError(f"learned router {p} does not match its card (version {card['version']})")
+        router.trained_on = card.get("trained_on", {})
+        return router
