@@ -21,7 +21,7 @@ from frugalstack.cloud.fl.accountant import privacy_report
 from frugalstack.cloud.fl.server import FLConfig, build_strategy, make_server_app
 from frugalstack.edge.fl import model
 from frugalstack.edge.fl.client import make_client_app
-from frugalstack.edge.fl.data import PartitionSource, load_intent_corpus, partition_non_iid, save_partitions
+from frugalstack.edge.fl.data import PartitionSource, load_intent_corpus, partition_corpus, save_partitions
 from frugalstack.edge.fl.devices import assign_devices
 from frugalstack.shared.errors import FrugalError, MissingDependencyError
 
@@ -89,7 +89,7 @@ def run_federated(
     quiet_env()
     corpus = load_intent_corpus()
     spec = model.HeadSpec(dim=int(corpus.x_train.shape[1]), classes=len(corpus.classes), hidden=cfg.hidden)
-    parts = partition_non_iid(corpus.y_train, cfg.clients, alpha=cfg.alpha, mean_size=cfg.mean_size, seed=cfg.seed)
+    parts = partition_corpus(corpus, cfg.clients, alpha=cfg.alpha, mean_size=cfg.mean_size, seed=cfg.seed)
     work = Path(workdir or tempfile.mkdtemp(prefix="frugal-fl-"))
     work.mkdir(parents=True, exist_ok=True)
     path = save_partitions(corpus, parts, work / "partitions.npz")

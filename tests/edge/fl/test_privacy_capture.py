@@ -12,7 +12,7 @@ from flwr.common.serde import message_to_proto
 
 from frugalstack.cloud.fl.server import FLConfig
 from frugalstack.cloud.fl.simulate import run_federated
-from frugalstack.edge.fl.data import load_intent_corpus, partition_non_iid
+from frugalstack.edge.fl.data import load_intent_corpus, partition_corpus
 
 ALLOWED_METRICS = {"num-examples", "skipped", "bytes-down", "train-loss", "accuracy"}
 
@@ -34,7 +34,7 @@ def test_client_messages_hold_only_updates_and_aggregates(private: bool, tmp_pat
     report = run_federated(cfg, engine="inprocess", workdir=tmp_path, keep_messages=True)
     grid = report["_grid"]
     corpus = load_intent_corpus()
-    parts = partition_non_iid(corpus.y_train, cfg.clients, alpha=cfg.alpha, mean_size=cfg.mean_size, seed=cfg.seed)
+    parts = partition_corpus(corpus, cfg.clients, alpha=cfg.alpha, mean_size=cfg.mean_size, seed=cfg.seed)
     params = report["_final_params"]
     assert grid.received and all(not m.has_error() for m in grid.received)
     for msg in grid.received:
