@@ -82,6 +82,12 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Seed of partitions, devices and training.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Write the full report as JSON here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    register: Annotated[
+        str | None, typer.Option(help="Cloud URL: register the aggregated head as a model version there.")
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="FRUGAL_CLOUD_API_KEY", help="Writer key for --register.")
+    ] = None,
 ) -> None:
     """Simulate federated training of a head over non-IID devices and compare it with its baselines."""
     from frugalstack.cloud.fl.server import FLConfig
@@ -109,7 +115,15 @@ def simulate(
         devices=not no_devices,
         seed=seed,
     )
-    report = public_report(run_federated(cfg, engine=engine))
+    full = run_federated(cfg, engine=engine)
+    report = public_report(full)
+    if register:
+        from frugalstack.cloud.fl.register import register_result
+        from frugalstack.shared.errors import ConfigError
+
+        if not api_key:
+            raise ConfigError("--register needs an API key", hint="pass --api-key or set FRUGAL_CLOUD_API_KEY")
+        report["registered"] = register_result(full, register, api_key)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2, default=str), "utf-8")
@@ -117,3 +131,8 @@ def simulate(
         print_json(report)
     else:
         _summary(report)
+        if "registered" in report:
+            reg = report["registered"]
+            console.print(
+                f"registered: model version {reg['version']} ({reg['model_version_id']}), run {reg['run_id']}"
+            )

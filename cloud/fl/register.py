@@ -1,0 +1,120 @@
+"""Put a federated result in the cloud registry: a run (with lineage) and a model version with the head.
+
+Through the control plane's HTTP API, as an operator tool would: ``/v1/runs`` records the round ids, how
+many devices took part in each, the strategy and the privacy figures (ε at δ, noise, clip); the model
+version points at that run (the registry links them in lineage), carries the held-out evaluation, and gets
+the aggregated head as an ``.npz`` artifact that the OTA manifest can ship to devices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from typing import Any
+
+import numpy as np
+
+from frugalstack.shared.errors import FrugalError, MissingDependencyError
+
+
+def _finite(d: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no infinity: ε = ∞ (no noise) is stored as null."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+def _ok(r: Any, what: str) -> dict[str, Any]:
+    if r.status_code >= 400:
+        raise FrugalError(f"registry refused to {what}: HTTP {r.status_code} {r.text[:300]}")
+    return dict(r.json())
+
+
+def head_bytes(params: dict[str, np.ndarray], classes: list[str]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, classes=np.array(classes), **{f"param_{k}": v for k, v in params.items()})
+    return buf.getvalue()
+
+
+def register_result(report: dict[str, Any], url: str, api_key: str, *, model_name: str | None = None) -> dict[str, Any]:
+    """Register ``report`` (from ``run_federated``, with ``_final_params``); returns the ids created."""
+    try:
+        import httpx
+    except ImportError:
+        raise MissingDependencyError("httpx", "cloud", purpose="registering federated results") from None
+    cfg, params = report["config"], report["_final_params"]
+    name = model_name or f"{cfg['task']}-head"
+    blob = head_bytes(params, report["classes"])
+    digest = hashlib.sha256(blob).hexdigest()
+    rounds = report["rounds"]
+    lineage = {
+        "round_ids": [r["round"] for r in rounds],
+        "participating_devices": [r["accepted"] for r in rounds],
+        "devices_total": cfg["clients"],
+        "privacy": _finite(report["privacy"]),
+        "strategy": cfg["strategy"],
+        "engine": report["engine"],
+    }
+    metrics = (
+        {"federated_" + k: v for k, v in report["federated"].items()}
+        | {"centralized_" + k: v for k, v in report["centralized"].items() if k != "examples"}
+        | {"bytes_total": report["communication"]["bytes_total"]}
+    )
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60) as c:
+        r = c.post(
+            "/v1/registry/models",
+            json={
+                "name": name,
+                "description": f"{cfg['task']} head over MiniLM embeddings, trained with federated learning",
+                "intended_use": "on-device intent/scope classification for the guardrails",
+                "limitations": "trained on the shipped sample queries' distribution; see the run for ε",
+            },
+        )
+        if r.status_code == 409:
+            model = next(m for m in _ok(c.get("/v1/registry/models"), "list models") if m["name"] == name)
+        else:
+            model = _ok(r, "create the model")
+        run = _ok(
+            c.post("/v1/runs", json={"kind": "federated", "params": {"config": cfg, **lineage}, "metrics": metrics}),
+            "create the run",
+        )
+        version = _ok(
+            c.post(
+                f"/v1/registry/models/{model['id']}/versions",
+                json={"version": f"fl-{digest[:12]}", "base_model": "all-MiniLM-L6-v2", "run_id": run["id"]},
+            ),
+            "create the version",
+        )
+        _ok(
+            c.post(
+                f"/v1/model-versions/{version['id']}/evaluations",
+                json={
+                    "suite": f"{cfg['task']}-held-out",
+                    "metrics": {k: float(v) for k, v in report["federated"].items()},
+                    "thresholds": {},
+                },
+            ),
+            "record the evaluation",
+        )
+        art = _ok(
+            c.post(
+                f"/v1/model-versions/{version['id']}/artifacts",
+                json={"filename": f"{name}.npz", "format": "other", "quantization": None, "profiles": []},
+            ),
+            "add the artifact",
+        )
+        _ok(
+            c.put(
+                f"/v1/artifacts/{art['id']}/content",
+                content=blob,
+                headers={"X-Content-SHA256": digest, "Content-Type": "application/octet-stream"},
+            ),
+            "upload the head",
+        )
+    return {
+        "model_id": model["id"],
+        "run_id": run["id"],
+        "model_version_id": version["id"],
+        "version": version["version"],
+        "artifact_id": art["id"],
+        "sha256": digest,
+    }
