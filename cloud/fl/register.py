@@ -31,7 +31,8 @@ def _ok(r: Any, what: str) -> dict[str, Any]:
 
 def head_bytes(params: dict[str, np.ndarray], classes: list[str]) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, classes=np.array(classes), **{f"param_{k}": v for k, v in params.items()})
+    arrays: dict[str, Any] = {"classes": np.array(classes)} | {f"param_{k}": v for k, v in params.items()}
+    np.savez(buf, **arrays)
     return buf.getvalue()
 
 
@@ -69,8 +70,10 @@ def register_result(report: dict[str, Any], url: str, api_key: str, *, model_nam
                 "limitations": "trained on the shipped sample queries' distribution; see the run for ε",
             },
         )
+        model: dict[str, Any]
         if r.status_code == 409:
-            model = next(m for m in _ok(c.get("/v1/registry/models"), "list models") if m["name"] == name)
+            listed: list[dict[str, Any]] = c.get("/v1/registry/models").json()
+            model = next(m for m in listed if m["name"] == name)
         else:
             model = _ok(r, "create the model")
         run = _ok(

@@ -102,7 +102,7 @@ def _intent_texts() -> tuple[list[Row], list[Row], tuple[str, ...]]:
     pool: set[Row] = set()
     for seed in TRAIN_SEEDS:
         pool |= {(t, c, "") for t, c in scope_texts(seed)}
-    sources = ("guard-templates", "evaluation-intents")
+    sources: tuple[str, ...] = ("guard-templates", "evaluation-intents")
     dev, sample_test = _sample_queries()
     if dev:
         pool |= set(dev)
