@@ -9,6 +9,8 @@ Two figures are reported per run:
   noise multiplier ``z`` composed over the rounds the device may take part in.
 - **central** ε (needs SecAgg: the server sees only the sum): the sum of ``m`` clients' independent noises
   has std ``z·C·√m`` for sensitivity ``C``, so multiplier ``z·√m``, with sampling rate ``q = m/N``.
+With distributed DP (``noise_share`` s > 1) each device adds only ``z/√s`` of the noise: the local figure
+uses ``z/√s`` (weak on its own) and the central one ``z·√(m/s)`` (about ``z`` when ``m ≈ s``).
 """
 
 from __future__ import annotations
@@ -71,18 +73,27 @@ class PrivacyReport:
     per_round: int
     epsilon_local: float
     epsilon_central: float
+    noise_share: float = 1.0
 
     def as_dict(self) -> dict[str, float | int]:
         return dict(self.__dict__)
 
 
 def privacy_report(
-    *, noise_multiplier: float, clip: float, delta: float, rounds: int, population: int, per_round: int
+    *,
+    noise_multiplier: float,
+    clip: float,
+    delta: float,
+    rounds: int,
+    population: int,
+    per_round: int,
+    noise_share: float = 1.0,
 ) -> PrivacyReport:
     """Both ε figures for a run; ``per_round`` is the smallest number of clients whose noise is summed."""
-    z, m = noise_multiplier, max(per_round, 1)
+    z, m, share = noise_multiplier, max(per_round, 1), max(noise_share, 1.0)
     if z <= 0:
-        return PrivacyReport(z, clip, delta, rounds, population, per_round, math.inf, math.inf)
-    eps_local, _ = epsilon(1.0, z, rounds, delta)
-    eps_central, _ = epsilon(min(1.0, m / max(population, 1)), z * float(np.sqrt(m)), rounds, delta)
-    return PrivacyReport(z, clip, delta, rounds, population, per_round, eps_local, eps_central)
+        return PrivacyReport(z, clip, delta, rounds, population, per_round, math.inf, math.inf, share)
+    eps_local, _ = epsilon(1.0, z / float(np.sqrt(share)), rounds, delta)
+    q = min(1.0, m / max(population, 1))
+    eps_central, _ = epsilon(q, z * float(np.sqrt(m / share)), rounds, delta)
+    return PrivacyReport(z, clip, delta, rounds, population, per_round, eps_local, eps_central, share)

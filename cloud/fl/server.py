@@ -40,6 +40,7 @@ class FLConfig:
     hidden: int = 0
     clip: float = 0.0
     noise_multiplier: float = 0.0
+    dp_mode: str = "local"  # local: each device adds all the noise; distributed: shares it with the cohort
     delta: float = 1e-5
     quantize: str = "none"
     proximal_mu: float = 0.01
@@ -65,6 +66,8 @@ class FLConfig:
             raise ConfigError(f"unknown strategy {self.strategy!r}", hint=f"use one of {', '.join(STRATEGIES)}")
         if self.quantize not in ("none", "int8"):
             raise ConfigError(f"unknown quantization {self.quantize!r}", hint="use none or int8")
+        if self.dp_mode not in ("local", "distributed"):
+            raise ConfigError(f"unknown DP mode {self.dp_mode!r}", hint="use local or distributed")
         if self.noise_multiplier > 0 and self.clip <= 0:
             raise ConfigError("noise needs a clipping bound", hint="set --clip > 0 with --noise")
         if self.clients < 2 or self.rounds < 1 or not 0 < self.fraction <= 1:
@@ -72,6 +75,12 @@ class FLConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def noise_share(self) -> int:
+        """How many devices split the noise: 1 (local DP) or the cohort size expected to survive a round."""
+        if self.dp_mode == "local":
+            return 1
+        return max(2, int(self.fraction * self.clients * 0.9))
 
     def train_settings(self) -> dict[str, Any]:
         return {
@@ -81,6 +90,7 @@ class FLConfig:
             "min-examples": self.min_examples,
             "clip": self.clip,
             "noise-multiplier": self.noise_multiplier,
+            "noise-share": float(self.noise_share()),
             "quantize": self.quantize,
             "deadline-speed": 1.0,
         }

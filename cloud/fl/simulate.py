@@ -159,6 +159,7 @@ def _report(
         rounds=cfg.rounds,
         population=cfg.clients,
         per_round=min(per_round, default=0),
+        noise_share=cfg.noise_share(),
     )
     walls = [r["wall_s"] for r in strategy.rounds]
     report: dict[str, Any] = {

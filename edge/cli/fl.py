@@ -68,6 +68,9 @@ def simulate(
     clip: Annotated[float, typer.Option(help="L2 bound on each device's update (0 = none).")] = 0.0,
     noise: Annotated[float, typer.Option(help="Gaussian noise multiplier (std = noise * clip).")] = 0.0,
     delta: Annotated[float, typer.Option(help="δ for the reported ε.")] = 1e-5,
+    dp_mode: Annotated[
+        str, typer.Option(help="local: each device adds all the noise; distributed: the cohort shares it.")
+    ] = "local",
     quantize: Annotated[str, typer.Option(help="Update encoding: none or int8.")] = "none",
     proximal_mu: Annotated[
         float, typer.Option(help="FedProx proximal term mu (lr·mu should stay well below 1).")
@@ -105,6 +108,7 @@ def simulate(
         min_examples=min_examples,
         clip=clip,
         noise_multiplier=noise,
+        dp_mode=dp_mode,
         delta=delta,
         quantize=quantize,
         proximal_mu=proximal_mu,

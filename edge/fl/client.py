@@ -67,7 +67,10 @@ def local_update(
         upd, _ = codec.clip_update(upd, clip)
         noise = float(cfg.get("noise-multiplier", 0.0))
         if noise > 0:
-            upd = codec.add_gaussian_noise(upd, noise * clip, np.random.default_rng([seed, 0xD9]))
+            # "noise-share" m > 1 (distributed DP): each device adds 1/sqrt(m) of the noise, so the sum of m
+            # devices carries the full noise * clip; only meaningful when the server sees only that sum (SecAgg).
+            share = max(float(cfg.get("noise-share", 1.0)), 1.0)
+            upd = codec.add_gaussian_noise(upd, noise * clip / np.sqrt(share), np.random.default_rng([seed, 0xD9]))
     out = codec.quantize_int8(upd) if cfg.get("quantize", "none") == "int8" else dict(upd)
     return out, loss
 
