@@ -50,7 +50,11 @@ def run_guarded(
     text = _user_text(request)
     verdict_in = None
     if text is not None:
-        verdict_in = guard.check_input(text, rails=split_rails(rails, INPUT_RAILS))
+        # Retrieved records' text is scanned for injection too (a poisoned review or product description).
+        retrieved = [str(c.get("text") or c.get("description") or "") for c in citations or []]
+        verdict_in = guard.check_input(
+            text, rails=split_rails(rails, INPUT_RAILS), retrieved=[r for r in retrieved if r]
+        )
         if not verdict_in.allowed:
             return _rt.Reply(
                 text=verdict_in.message or "",

@@ -149,3 +149,26 @@ def _resolve(hits: list[tuple[str, int, int, float, str | None]], rail: str) -> 
         kept.append(h)
     kept.sort(key=lambda h: h[1])
     return [Finding(rail=rail, type=t, start=s, end=e, score=min(1.0, sc), detail=d) for t, s, e, sc, d in kept]
+
+
+def presidio_recognizers() -> list[Any]:
+    """Our validated recognizers as Presidio ``EntityRecognizer``s, for apps that run their own Presidio
+    ``AnalyzerEngine`` (e.g. with presidio-anonymizer): ``registry.add_recognizer(r)`` for each."""
+    from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+    class Validated(EntityRecognizer):
+        def __init__(self, entity: str, find: Any):
+            super().__init__(supported_entities=[entity], name=f"frugal_{entity.lower()}", supported_language="en")
+            self._find = find
+
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+            return [
+                RecognizerResult(self.supported_entities[0], h.start, h.end, h.score)
+                for h in self._find(text)
+                if h.type != "PARTIAL_SCAN"
+            ]
+
+    return [Validated(entity, fn) for entity, fn in recognizers.ALL.items() if entity != "PERSON_CONTEXT"]

@@ -119,3 +119,17 @@ def test_json_schema_rail(guard) -> None:  # type: ignore[no-untyped-def]
     assert "SCHEMA_VIOLATION" in _types(guard.check_output('{"answer": 3}', json_schema=schema))
     with pytest.raises(ConfigError):
         guard.check_output("{}", json_schema={"type": "no-such-type"})
+
+
+def test_our_recognizers_plug_into_a_presidio_analyzer(guard) -> None:  # type: ignore[no-untyped-def]
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+    from frugalstack.edge.guard.rails.pii import get_analyzer, presidio_recognizers
+
+    registry = RecognizerRegistry(supported_languages=["en"])
+    for rec in presidio_recognizers():
+        registry.add_recognizer(rec)
+    engine = AnalyzerEngine(nlp_engine=get_analyzer().nlp_engine, registry=registry, supported_languages=["en"])
+    text = "IBAN GB82 WEST 1234 5698 7654 32, card 3782 822463 10005"
+    found = {(r.entity_type, text[r.start : r.end]) for r in engine.analyze(text, language="en")}
+    assert ("IBAN", "GB82 WEST 1234 5698 7654 32") in found and ("CREDIT_CARD", "3782 822463 10005") in found
