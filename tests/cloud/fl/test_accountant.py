@@ -38,3 +38,14 @@ def test_report_central_is_tighter_than_local_and_no_noise_is_infinite() -> None
     assert r.epsilon_central < r.epsilon_local < math.inf
     none = privacy_report(noise_multiplier=0.0, clip=0.0, delta=1e-5, rounds=10, population=50, per_round=20)
     assert none.epsilon_local == math.inf
+
+
+def test_distributed_noise_share_moves_privacy_from_each_device_to_the_sum() -> None:
+    local = privacy_report(noise_multiplier=1.0, clip=1.0, delta=1e-5, rounds=10, population=50, per_round=20)
+    shared = privacy_report(
+        noise_multiplier=1.0, clip=1.0, delta=1e-5, rounds=10, population=50, per_round=20, noise_share=20
+    )
+    # each device adds 1/sqrt(20) of the noise: weak alone, but the sum of 20 carries multiplier 1
+    assert shared.epsilon_local > 10 * local.epsilon_local
+    assert shared.epsilon_central == pytest.approx(epsilon(20 / 50, 1.0, 10, 1e-5)[0])
+    assert shared.epsilon_central > local.epsilon_central
