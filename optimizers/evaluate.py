@@ -82,9 +82,6 @@ def evaluate(family: str, path: Path, ids: list[int], threads: int,
     backend = create_backend(FAMILY_BACKEND[family])
     backend.load(model_path, spec, settings)
     load_s = time.perf_counter() - start
-    scorer = backend.score if family != "gguf" else None  # type: ignore[attr-defined]
-    logits = scorer(ids) if scorer is not None else _gguf_logits(model_path, ids, threads)
-    argmax = [int(i) for i in logits[:-1].argmax(axis=1)]
     ttft, n_out, t_end, t_first = None, 0, 0.0, 0.0
     for _ in range(2):  # the first run warms caches and kernels; the second is measured
         t0 = time.perf_counter()
@@ -96,7 +93,14 @@ def evaluate(family: str, path: Path, ids: list[int], threads: int,
                     t_first = time.perf_counter()
         t_end = time.perf_counter()
         ttft = (t_first - t0) * 1000
-    backend.close()
+    serving_rss = peak_rss_mb()  # load + generation: what a deployment holds, before the scoring pass
+    if family == "gguf":  # scoring needs logits_all, i.e. a second llama.cpp context: free the first
+        backend.close()
+        logits = _gguf_logits(model_path, ids, threads)
+    else:
+        logits = backend.score(ids)  # type: ignore[attr-defined]
+        backend.close()
+    argmax = [int(i) for i in logits[:-1].argmax(axis=1)]
     decode = (n_out - 1) / (t_end - t_first) if n_out > 1 and t_end > t_first else None
     out: dict[str, Any] = {
         "perplexity": perplexity(logits, ids),
@@ -105,7 +109,8 @@ def evaluate(family: str, path: Path, ids: list[int], threads: int,
         "ttft_ms": round(ttft, 2) if ttft is not None else None,
         "decode_tok_s": round(decode, 2) if decode else None,
         "generated_tokens": n_out,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": serving_rss,
+        "eval_peak_rss_mb": peak_rss_mb(),
         "threads": threads,
         "argmax": argmax,
     }

@@ -15,7 +15,7 @@ EMBED = "minilm-l6-v2-int8-onnx"
 
 @pytest.fixture(scope="module")
 def client(live_server) -> OpenAI:
-    return OpenAI(base_url=live_server.base_url + "/v1", api_key="local", max_retries=0, timeout=60)
+    return OpenAI(base_url=live_server.base_url + "/v1", api_key="local", max_retries=0, timeout=300)
 
 
 def test_health_and_models(live_server, client: OpenAI) -> None:

@@ -22,7 +22,7 @@ PRODUCTS = ["a red running shoe", "a black leather bag", "a blue rain jacket", "
 
 
 def test_100_generations_all_parse(live_server) -> None:
-    client = OpenAI(base_url=live_server.base_url + "/v1", api_key="local", max_retries=0, timeout=60)
+    client = OpenAI(base_url=live_server.base_url + "/v1", api_key="local", max_retries=0, timeout=300)
     failures, seen = 0, set()
     for i in range(100):
         r = client.chat.completions.create(
@@ -45,7 +45,7 @@ def test_100_generations_all_parse(live_server) -> None:
 
 
 def test_json_object_mode(live_server) -> None:
-    client = OpenAI(base_url=live_server.base_url + "/v1", api_key="local", max_retries=0, timeout=60)
+    client = OpenAI(base_url=live_server.base_url + "/v1", api_key="local", max_retries=0, timeout=300)
     r = client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "A product as JSON."}], max_tokens=40,
         response_format={"type": "json_object"},
