@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,19 +126,22 @@ def collect(queries: list[EvalQuery], records: list[Record], runtime: Any, cloud
         for line in cache.read_text().splitlines():
             if line.strip():
                 p = Pair(**json.loads(line))
-                done[p.id] = p
+                if p.cloud_ok:  # a pair whose cloud call failed is asked again
+                    done[p.id] = p
     todo = [q for q in queries if q.id not in done]
     retriever = Retriever(records, embedder, cache.parent) if todo else None
     qvecs = np.asarray(embedder.embed([q.query for q in todo]), np.float32) if todo else np.zeros((0, 384))
     cache.parent.mkdir(parents=True, exist_ok=True)
-    with cache.open("a") as out:
+    with cache.open("a") as out, ThreadPoolExecutor(1) as pool:
         for n, (q, qvec) in enumerate(zip(todo, qvecs, strict=True)):
             assert retriever is not None
             hits = retriever.vector(qvec, edge_k)
+            # the two arms run in different processes: ask the cloud while the device drafts
+            cloud_call = pool.submit(cloud.chat, messages_for(q.query, retriever.hybrid(q.query, qvec, cloud_k)),
+                                     max_tokens=max_tokens)
             draft, edge_in = edge_draft(runtime, q.query, hits, max_tokens)
-            t0 = time.perf_counter()
-            res = cloud.chat(messages_for(q.query, retriever.hybrid(q.query, qvec, cloud_k)), max_tokens=max_tokens)
-            cloud_ms = res.latency_ms or (time.perf_counter() - t0) * 1000
+            res = cloud_call.result()
+            cloud_ms = res.latency_ms
             pair = Pair(q.id, q.split, q.intent, draft.text, fact_score(draft.text, q), draft.latency_ms,
                         draft.output_tokens, edge_in, res.text, fact_score(res.text, q) if res.ok else 0.0, cloud_ms,
                         res.input_tokens, res.output_tokens, res.ok,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from frugalstack.edge.router.cloud import CloudClient, CloudResult
+from frugalstack.edge.router.rules import RulesRouter
 from frugalstack.edge.router.types import Decision, Draft, RouteContext, Router
 
 
@@ -22,6 +23,7 @@ class RoutedAnswer:
     latency_ms: float = 0.0
     cascade_cost_ms: float = 0.0  # device time spent on a draft that the cloud then replaced
     cloud: CloudResult | None = field(default=None, repr=False)
+    local: Any = field(default=None, repr=False)  # the device's full answer object (citations, ...) when made
 
     def attributes(self) -> dict[str, Any]:
         """Telemetry attributes (TraceRecord.attributes); never the text."""
@@ -43,9 +45,11 @@ def route_and_answer(ctx: RouteContext, router: Router, edge: Callable[[], Draft
     start = time.perf_counter()
     if cloud is None:
         ctx.online = False
-    if router.needs_draft and ctx.draft is None and ctx.online:
-        ctx.draft = edge()
-    decision = router.decide(ctx)
+    decision = router.match(ctx) if isinstance(router, RulesRouter) else None  # a hard rule needs no draft
+    if decision is None:
+        if router.needs_draft and ctx.draft is None and ctx.online:
+            ctx.draft = edge()
+        decision = router.decide(ctx)
     if decision.target == "edge" or cloud is None:
         draft = ctx.draft or edge()
         return RoutedAnswer(draft.text, "edge", decision, draft.text, None if decision.target == "edge" else "offline",

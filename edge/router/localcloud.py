@@ -27,12 +27,15 @@ def free_port() -> int:
 class LocalCloud:
     """Context manager: a ``frugal edge serve`` subprocess; ``base_url`` ends in ``/v1``."""
 
-    def __init__(self, model: str | None = None, port: int | None = None, start_timeout_s: float = 180.0):
+    def __init__(self, model: str | None = None, port: int | None = None, start_timeout_s: float = 180.0,
+                 profile: str | None = None):
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         cmd = [sys.executable, "-m", "frugalstack.edge.cli.main", "edge", "serve", "--port", str(self.port)]
         if model:
             cmd += ["--model", model]
+        if profile:
+            cmd += ["--profile", profile]
         env = {**os.environ, "FRUGAL_TELEMETRY": "false"}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         deadline = time.monotonic() + start_timeout_s

@@ -7,6 +7,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+
 from frugalstack.edge.router import dataset
 from frugalstack.edge.router.cloud import CloudClient
 from frugalstack.edge.router.collect import Pair, collect
@@ -14,23 +16,34 @@ from frugalstack.edge.router.collect import Pair, collect
 
 def collect_pairs(cache: Path, *, source: str = "auto", cloud_url: str | None = None, cloud_model: str = "default",
                   edge_k: int = 2, cloud_k: int = 5, max_tokens: int = 40, limit: int | None = 50,
-                  deadline_s: float = 300.0, progress: Callable[[int, int], None] | None = None) -> tuple[
-                      list[Pair], str]:
+                  deadline_s: float = 300.0, threads: int | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[list[Pair], str]:
     """Answer the dataset's queries on both arms (resuming from ``cache``); returns the pairs and the source."""
     from frugalstack.edge.guard.embed import get_embedder
+    from frugalstack.edge.profiles import get_profile
     from frugalstack.edge.router.localcloud import LocalCloud
     from frugalstack.edge.runtime import Runtime
 
     queries, records, src = dataset.load(source)
     queries = dataset.sample_queries(queries, limit)
     embedder = get_embedder()
+    profile = get_profile("auto")
+    if threads:  # on a shared, oversubscribed CPU one llama.cpp thread per arm beats two spinning ones
+        profile = profile.model_copy(update={"runtime": profile.runtime.model_copy(update={"threads": threads})})
     with contextlib.ExitStack() as stack:
         if cloud_url is None:
-            cloud_url = stack.enter_context(LocalCloud()).base_url
+            yaml_path = cache.parent / "stand-in-cloud-profile.yaml"
+            yaml_path.parent.mkdir(parents=True, exist_ok=True)
+            yaml_path.write_text(yaml.safe_dump(profile.model_dump(exclude={"detected"})))
+            cloud_url = stack.enter_context(LocalCloud(profile=str(yaml_path))).base_url
+            if cloud_model == "default":
+                from frugalstack.edge.catalog import DEFAULT_CHAT_MODEL
+
+                cloud_model = DEFAULT_CHAT_MODEL
         client = CloudClient(cloud_url, cloud_model, api_key=os.environ.get("FRUGAL_CLOUD_API_KEY"),
                              deadline_s=deadline_s)
         stack.callback(client.close)
-        runtime = stack.enter_context(Runtime(telemetry=False))
+        runtime = stack.enter_context(Runtime(profile=profile, telemetry=False))
         pairs = collect(queries, records, runtime, client, embedder, cache, edge_k=edge_k, cloud_k=cloud_k,
                         max_tokens=max_tokens, progress=progress)
     return pairs, src
