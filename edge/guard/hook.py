@@ -56,6 +56,8 @@ def run_guarded(
             text, rails=split_rails(rails, INPUT_RAILS), retrieved=[r for r in retrieved if r]
         )
         if not verdict_in.allowed:
+            trace_id = uuid.uuid4().hex
+            _note_escalation(runtime, trace_id, verdict_in.action)
             return _rt.Reply(
                 text=verdict_in.message or "",
                 model=runtime.spec.id,
@@ -66,7 +68,7 @@ def run_guarded(
                 latency_ms=(time.perf_counter() - start) * 1000,
                 ttft_ms=None,
                 tokens_per_s=None,
-                trace_id=uuid.uuid4().hex,
+                trace_id=trace_id,
                 input_guard=verdict_in,
             )
         if verdict_in.action == "redact":
@@ -80,9 +82,17 @@ def run_guarded(
     if not verdict_out.allowed:
         reply.text = verdict_out.message or ""
         reply.finish_reason = f"guard_{verdict_out.action}"
+        _note_escalation(runtime, reply.trace_id, verdict_out.action)
     elif verdict_out.action == "redact":
         reply.text = verdict_out.redacted_text
     return reply
+
+
+def _note_escalation(runtime: Runtime, trace_id: str, action: str) -> None:
+    """An escalation is an implicit feedback signal (the edge answer was not good enough to show)."""
+    store = getattr(runtime, "feedback_store", None)
+    if action == "escalate" and store is not None:
+        store.signal(trace_id, "escalated")
 
 
 def _user_text(request: GenerationRequest) -> str | None:

@@ -145,10 +145,12 @@ class GuardPipeline:
                     detail=f"{cleaned.invisible} invisible characters removed",
                 )
             )
-        hot = None
-        if n > WINDOW_CHARS and "injection" in names:
-            hot = [f.start for f in InjectionRail().heuristics(body)]
-        shared = SharedState(body, self._embedder, windows(body, hot) if hot is not None else None)
+        heuristics = InjectionRail().heuristics(body) if n > WINDOW_CHARS and "injection" in names else None
+        # Long texts: the classifiers look at the start, the end and the windows around heuristic hits.
+        hot = windows(body, [f.start for f in heuristics]) if heuristics is not None else None
+        shared = SharedState(body, self._embedder, hot)
+        if heuristics is not None:
+            shared.cache["injection_heuristics"] = heuristics
         for name in names:
             findings += self.rails[name].check(body, ctx, shared)
         return self._decide(body, findings, direction, names, start)
@@ -159,8 +161,8 @@ class GuardPipeline:
         decided: list[Finding] = []
         message: str | None = None
         for f in findings:
-            action, _ = self.policy.decide(f, direction)
-            decided.append(f.model_copy(update={"action": action}))
+            f.action = self.policy.decide(f, direction)[0]  # findings are fresh per check: set in place
+            decided.append(f)
         action = most_severe([f.action for f in decided])
         for f in decided:
             if f.action == action and action in ("block", "escalate"):

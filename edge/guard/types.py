@@ -99,6 +99,7 @@ class SharedState:
         self._embedder = embedder
         self._windows = windows
         self._vectors: Any = None
+        self.cache: dict[str, Any] = {}  # results one rail computed that another may reuse
 
     def windows(self) -> list[str]:
         """Bounded pieces of the text the embedding rails classify (first, last, and hot spots)."""

@@ -114,7 +114,8 @@ class InjectionRail:
         self.classifier = classifier
 
     def check(self, text: str, ctx: CheckContext, shared: SharedState) -> list[Finding]:
-        findings = self.heuristics(text)
+        cached = shared.cache.get("injection_heuristics")
+        findings = list(cached) if cached is not None else self.heuristics(text)
         if self.classifier and text.strip():
             head = load_heads()["injection"]
             probs = head.proba(shared.vectors())[:, head.classes.index("injection")]
