@@ -88,3 +88,14 @@ def test_heads_train_and_round_trip(guard, tmp_path: Path) -> None:  # type: ign
         assert "frugal guard train" in str(exc)
     else:
         raise AssertionError("corrupt heads must raise")
+
+
+def test_guard_check_reads_raw_bytes_from_stdin_and_the_api_shape(guard) -> None:  # type: ignore[no-untyped-def]
+    from frugalstack.edge.guard.api import GuardRequest, handle
+
+    res = CliRunner().invoke(app, ["guard", "check", "-", "--json"], input=b"mail a@b.co \xff\x00")
+    out = json.loads(res.stdout)
+    assert res.exit_code == 0 and out["redacted_text"] == "mail <EMAIL> \ufffd"
+    assert {f["type"] for f in out["findings"]} >= {"EMAIL", "INVALID_UTF8", "CONTROL_CHARS"}
+    body = handle(GuardRequest(text="It costs $5.", direction="output", citations=[{"id": "p", "price": 7}]), guard)
+    assert body["action"] == "escalate" and body["findings"][0]["type"] == "PRICE_MISMATCH"
