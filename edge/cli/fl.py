@@ -140,3 +140,146 @@ def simulate(
             console.print(
                 f"registered: model version {reg['version']} ({reg['model_version_id']}), run {reg['run_id']}"
             )
+
+
+def _flower(cmd: list[str]) -> None:
+    """Run a Flower process in the foreground with the venv's helpers on PATH; Ctrl-C stops it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "FLWR_TELEMETRY_ENABLED": "0",
+    }
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command("certs")
+def certs(out: Annotated[Path, typer.Argument(help="Folder for ca.crt, server.pem, server.key.")]) -> None:
+    """Make a CA and a server certificate for 127.0.0.1/localhost (TLS between SuperLink and devices)."""
+    from frugalstack.cloud.fl.deploy import make_certificates
+
+    for name, path in make_certificates(out).items():
+        console.print(f"{name}: {path}")
+
+
+@app.command("server")
+def server(
+    certs_dir: Annotated[Path, typer.Option("--certs", help="Folder made by `frugal fl certs`.")],
+    port: Annotated[int, typer.Option(help="SuperLink port on 127.0.0.1 (fleet and control API).")] = 9092,
+) -> None:
+    """Start the SuperLink (Flower Deployment Engine) with TLS; devices connect with `frugal fl device`."""
+    from frugalstack.cloud.fl.deploy import superlink_cmd
+
+    paths = {"ca": certs_dir / "ca.crt", "cert": certs_dir / "server.pem", "key": certs_dir / "server.key"}
+    _flower(superlink_cmd(port, paths))
+
+
+@app.command("device")
+def device(
+    superlink: Annotated[str, typer.Option(help="SuperLink address, e.g. 127.0.0.1:9092.")],
+    ca: Annotated[Path, typer.Option(help="The CA certificate that signed the SuperLink's.")],
+    data: Annotated[Path, typer.Option(help="Partitions file from `frugal fl partition`.")],
+    partition: Annotated[int, typer.Option(help="This device's partition in the data file.")],
+    clients: Annotated[int, typer.Option(help="How many partitions the data file has.")],
+    port: Annotated[int, typer.Option(help="Local port of this SuperNode's runtime API.")] = 9094,
+) -> None:
+    """Start one device as a Flower SuperNode (TLS to the SuperLink); it trains on its partition only."""
+    from frugalstack.cloud.fl.deploy import supernode_cmd
+
+    _flower(supernode_cmd(superlink, ca, partition, clients, data.resolve(), port))
+
+
+@app.command("partition")
+def partition(
+    out: Annotated[Path, typer.Argument(help="The .npz to write (one slice per device).")],
+    clients: Annotated[int, typer.Option(help="Devices.")] = 3,
+    alpha: Annotated[float, typer.Option(help="Dirichlet skew (smaller = more skew).")] = 0.5,
+    mean_size: Annotated[int, typer.Option(help="Mean examples per device.")] = 24,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+) -> None:
+    """Write non-IID device partitions of the sample intent data (for `frugal fl device`)."""
+    from frugalstack.edge.fl.data import load_intent_corpus, partition_corpus, save_partitions
+
+    corpus = load_intent_corpus()
+    parts = partition_corpus(corpus, clients, alpha=alpha, mean_size=mean_size, seed=seed)
+    save_partitions(corpus, parts, out)
+    console.print(f"{out}: {clients} partitions, sizes {[len(p) for p in parts]}")
+
+
+@app.command("run")
+def run(
+    superlink: Annotated[str, typer.Option(help="SuperLink address, e.g. 127.0.0.1:9092.")],
+    ca: Annotated[Path, typer.Option(help="The CA certificate that signed the SuperLink's.")],
+    work: Annotated[Path, typer.Option(help="Folder for the Flower App and the report.")] = Path("fl-run"),
+    clients: Annotated[int, typer.Option(help="Devices to wait for.")] = 3,
+    rounds: Annotated[int, typer.Option(help="Rounds.")] = 1,
+    strategy: Annotated[str, typer.Option(help="fedavg, fedprox or robust.")] = "fedavg",
+    fraction: Annotated[float, typer.Option(help="Fraction of devices per round.")] = 1.0,
+    clip: Annotated[float, typer.Option(help="L2 bound on updates (0 = none).")] = 0.0,
+    noise: Annotated[float, typer.Option(help="Gaussian noise multiplier.")] = 0.0,
+    quantize: Annotated[str, typer.Option(help="none or int8.")] = "none",
+    min_examples: Annotated[int, typer.Option(help="Devices with fewer examples skip.")] = 8,
+) -> None:
+    """Submit the federated run to a SuperLink (`flwr run`); the ServerApp writes WORK/report.json."""
+    import subprocess
+
+    from frugalstack.cloud.fl.deploy import run_cmd, write_app
+    from frugalstack.cloud.fl.server import FLConfig
+
+    cfg = FLConfig(
+        clients=clients,
+        rounds=rounds,
+        strategy=strategy,
+        fraction=fraction,
+        clip=clip,
+        noise_multiplier=noise,
+        quantize=quantize,
+        min_examples=min_examples,
+        devices=False,
+    )
+    cfg.validate()
+    work = work.resolve()
+    app_dir = write_app(work / "app", cfg, work / "report.json")
+    cmd, env = run_cmd(app_dir, superlink, ca.resolve(), work / "flwr-home")
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command("deploy")
+def deploy(
+    clients: Annotated[int, typer.Option(help="SuperNode processes (devices).")] = 3,
+    rounds: Annotated[int, typer.Option(help="Rounds.")] = 1,
+    strategy: Annotated[str, typer.Option(help="fedavg, fedprox or robust.")] = "fedavg",
+    quantize: Annotated[str, typer.Option(help="none or int8.")] = "none",
+    work: Annotated[Path, typer.Option(help="Folder for certificates, logs, app and report.")] = Path("fl-deploy"),
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """All on this machine: certificates, a SuperLink, N SuperNode processes over TLS, one federated run."""
+    from frugalstack.cloud.fl.deploy import run_deployment
+    from frugalstack.cloud.fl.server import FLConfig
+
+    cfg = FLConfig(
+        clients=clients,
+        rounds=rounds,
+        strategy=strategy,
+        quantize=quantize,
+        fraction=1.0,
+        devices=False,
+        min_examples=2,
+        mean_size=40,
+    )
+    report = run_deployment(cfg, work.resolve())
+    if json_out:
+        print_json(report)
+        return
+    console.print(
+        f"SuperLink {report['superlink']} (TLS), {report['supernode_processes']} SuperNode processes, "
+        f"nodes seen: {len(report['nodes'])}"
+    )
+    console.print(
+        f"macro-F1 before {report['before'].get('macro_f1', 0):.3f} -> after {rounds} round(s) "
+        f"{report['federated'].get('macro_f1', 0):.3f}; accepted per round "
+        f"{[r['accepted'] for r in report['rounds']]}; {report['wall_s']:.1f} s"
+    )

@@ -75,10 +75,27 @@ def local_update(
     return out, loss
 
 
+def node_source(pid: int, context: Any) -> DataSource:
+    """A real SuperNode's data: the ``data-path`` file of its ``--node-config`` (see ``frugal fl device``)."""
+    from frugalstack.edge.fl.data import PartitionSource
+
+    path = context.node_config.get("data-path")
+    if not path:
+        from frugalstack.shared.errors import ConfigError
+
+        raise ConfigError("this SuperNode has no data", hint="start it with --node-config \"data-path='...'\"")
+    return PartitionSource(str(path), pid)
+
+
 def make_client_app(
-    source_for: SourceFactory, devices: list[SimDevice] | None = None, *, seed: int = 0, mods: list[Any] | None = None
+    source_for: SourceFactory | None,
+    devices: list[SimDevice] | None = None,
+    *,
+    seed: int = 0,
+    mods: list[Any] | None = None,
 ) -> Any:
-    """A ClientApp whose partition ``i`` reads ``source_for(i)`` and runs as ``devices[i]`` (if given)."""
+    """A ClientApp whose partition ``i`` reads ``source_for(i)`` (or its node's ``data-path`` when None) and
+    runs as ``devices[i]`` (if given)."""
     app_mod, ClientApp = _flwr()
     Message, RecordDict = app_mod.Message, app_mod.RecordDict
     ArrayRecord, MetricRecord, Array = app_mod.ArrayRecord, app_mod.MetricRecord, app_mod.Array
@@ -94,7 +111,7 @@ def make_client_app(
         if device is not None and rng.random() < device.dropout:
             return Message(app_mod.Error(code=503, reason="device dropped out of the round"), reply_to=msg)
         down = payload_bytes(msg.content["arrays"])
-        data = source_for(pid).load()
+        data = (source_for(pid) if source_for else node_source(pid, context)).load()
         if len(data) < int(cfg.get("min-examples", 8)):
             metrics = MetricRecord({"num-examples": 0, "skipped": 1, "bytes-down": down})
             return Message(RecordDict({"metrics": metrics}), reply_to=msg)
@@ -112,7 +129,7 @@ def make_client_app(
     @client.evaluate()
     def evaluate(msg: Any, context: Any) -> Any:
         pid = partition_of(context)
-        data = source_for(pid).load()
+        data = (source_for(pid) if source_for else node_source(pid, context)).load()
         params = arrays_to_params(msg.content["arrays"])
         classes = int(params["b"].shape[0])
         m = model.evaluate(params, data.x, data.y, classes) if len(data) else {"accuracy": 0.0}
