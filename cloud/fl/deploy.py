@@ -143,7 +143,9 @@ def deployment_server_app() -> Any:
 
         def evaluate(server_round: int, arrays: Any) -> Any:
             p = {k: np.asarray(a.numpy()) for k, a in arrays.items()}
-            return MetricRecord(model.evaluate(p, corpus.x_test, corpus.y_test, spec.classes))
+            return MetricRecord(
+                {k: float(v) for k, v in model.evaluate(p, corpus.x_test, corpus.y_test, spec.classes).items()}
+            )
 
         t0 = time.perf_counter()
         init = model.init_params(spec, cfg.seed)
