@@ -28,6 +28,8 @@ def split_rails(rails: Any, known: tuple[str, ...]) -> Mapping[str, bool] | list
     """One per-call selection for both directions: keep the names that apply to ``known``."""
     if rails is None or rails is True:
         return None
+    if isinstance(rails, str):
+        rails = [rails]
     if isinstance(rails, Mapping):
         return {k: bool(v) for k, v in rails.items() if k in known}
     if isinstance(rails, Iterable) and not isinstance(rails, str | bytes):

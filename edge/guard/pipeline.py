@@ -63,6 +63,8 @@ class GuardPipeline:
         """Rails that run: the policy's switches, overridden per call by a list (exactly these) or a dict."""
         known = INPUT_RAILS if direction == "input" else OUTPUT_RAILS
         switches = dict(self.policy.rails.input if direction == "input" else self.policy.rails.output)
+        if isinstance(rails, str):
+            rails = [rails]
         if rails is not None:
             if isinstance(rails, Mapping):
                 switches.update({k: bool(v) for k, v in rails.items()})
