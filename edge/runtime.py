@@ -202,12 +202,12 @@ class Runtime:
         """Continue raw text without a chat template."""
         return self._run(_request(params, prompt=prompt), "text_completion", guard)
 
-    def stream(self, messages: Messages, *, system: str | None = None, **params: Any) -> Stream:
-        """Like ``chat`` but yields text as it is generated."""
-        return self._stream(_request(params, messages=_to_messages(messages, system)), "chat")
+    def stream(self, messages: Messages, *, system: str | None = None, guard: Any = None, **params: Any) -> Stream:
+        """Like ``chat`` but yields text as it is generated (input rails before, output verdict after)."""
+        return self._stream(_request(params, messages=_to_messages(messages, system)), "chat", guard)
 
-    def stream_complete(self, prompt: str, **params: Any) -> Stream:
-        return self._stream(_request(params, prompt=prompt), "text_completion")
+    def stream_complete(self, prompt: str, guard: Any = None, **params: Any) -> Stream:
+        return self._stream(_request(params, prompt=prompt), "text_completion", guard)
 
     def close(self) -> None:
         self._backend.close()
@@ -355,7 +355,11 @@ class Runtime:
         assert sink.reply is not None
         return sink.reply
 
-    def _stream(self, request: GenerationRequest, operation: str) -> Stream:
+    def _stream(self, request: GenerationRequest, operation: str, guard: Any = None) -> Stream:
+        if self.guard is not None and guard is not False:
+            from frugalstack.edge.guard.hook import stream_guarded
+
+            return stream_guarded(self, request, operation, guard)
         sink = Stream(iter(()))
         sink._events = self._events(request, operation, sink)
         return sink

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from frugalstack.shared.schemas import ChatMessage, Usage
 if TYPE_CHECKING:
     from frugalstack.edge.backends import GenerationRequest
     from frugalstack.edge.guard.pipeline import GuardPipeline
-    from frugalstack.edge.runtime import Reply, Runtime
+    from frugalstack.edge.runtime import Reply, Runtime, Stream
 
 
 def split_rails(rails: Any, known: tuple[str, ...]) -> Mapping[str, bool] | list[str] | None:
@@ -88,6 +88,41 @@ def run_guarded(
     elif verdict_out.action == "redact":
         reply.text = verdict_out.redacted_text
     return reply
+
+
+def stream_guarded(runtime: Runtime, request: GenerationRequest, operation: str, rails: Any) -> Stream:
+    """Streaming: input rails before the first token (a block streams the safe message instead); the output
+    rails run once the stream ends and set ``stream.reply.output_guard`` (already-shown text cannot be
+    taken back, so the app decides what to do with a late verdict)."""
+    from frugalstack.edge import runtime as _rt
+
+    text = _user_text(request)
+    verdict_in = None
+    if text is not None:
+        verdict_in = runtime.guard.check_input(text, rails=split_rails(rails, INPUT_RAILS))
+        if not verdict_in.allowed:
+            reply = run_guarded(runtime, request, operation, rails)  # builds the blocked reply, no generation
+            blocked = _rt.Stream(iter([reply.text]))
+            blocked.reply = reply
+            return blocked
+        if verdict_in.action == "redact":
+            request = _with_user_text(request, verdict_in.redacted_text)
+    inner = runtime._stream(request, operation, False)
+    outer = _rt.Stream(iter(()))
+
+    def events() -> Iterator[str]:
+        yield from inner
+        reply = inner.reply
+        if reply is not None:
+            reply.input_guard = verdict_in
+            reply.output_guard = runtime.guard.check_output(
+                reply.text, json_schema=request.json_schema, rails=split_rails(rails, OUTPUT_RAILS)
+            )
+            reply.feedback_store = runtime.feedback_store
+        outer.reply = reply
+
+    outer._events = events()
+    return outer
 
 
 def _note_escalation(runtime: Runtime, trace_id: str, action: str) -> None:
