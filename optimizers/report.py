@@ -71,13 +71,13 @@ def plot(report: dict[str, Any], path: Path) -> bool:
     rows = [r for r in report["artifacts"] if "metrics" in r and "bytes" in r]
     fig, ax = plt.subplots(figsize=(8, 5))
     colors = {"accepted": "tab:green", "rejected": "tab:red"}
-    for r in rows:
+    for i, r in enumerate(rows):
         m = r["metrics"]
         speed = m.get("decode_tok_s") or 1.0
         ax.scatter(r["bytes"] / 2**20, m["perplexity"], s=20 + 6 * speed, alpha=0.6,
                    color=colors.get(r.get("status", ""), "tab:gray"))
         ax.annotate(f"{r['format']}\n{speed:.0f} tok/s", (r["bytes"] / 2**20, m["perplexity"]), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")
+                    xytext=(6, -14 + 14 * (i % 3)), textcoords="offset points")  # staggered: neighbours overlap
     ref = report["quality_gate"]["reference_perplexity"]
     if ref:
         ax.axhline(ref * (1 + report["quality_gate"]["max_perplexity_increase"]), ls="--", color="tab:red", lw=0.8,
