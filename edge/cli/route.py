@@ -46,10 +46,12 @@ def eval_cmd(
         help="OpenAI-compatible base URL of the cloud model, e.g. http://127.0.0.1:8000/v1; "
              "default: start `frugal edge serve` on 127.0.0.1 as a stand-in.")] = None,
     cloud_model: Annotated[str, typer.Option(help="Model name sent to the cloud endpoint.")] = "default",
-    per_split: Annotated[int, typer.Option(help="Queries per split (dev, test); 0 = all.")] = 50,
+    per_split: Annotated[int, typer.Option(help="Queries per split (dev, test); 0 = all.")] = 40,
     edge_k: Annotated[int, typer.Option(help="Records the device gives its model.")] = 2,
-    cloud_k: Annotated[int, typer.Option(help="Records the cloud gives its model.")] = 5,
+    cloud_k: Annotated[int, typer.Option(help="Records the cloud gives its model (hybrid search).")] = 2,
     max_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 40,
+    threads: Annotated[int | None, typer.Option(
+        help="llama.cpp threads per arm (1 is fastest on a busy shared CPU; default: the profile's).")] = None,
     price_tier: Annotated[str | None, typer.Option(help="Row of the price table (default: its default_tier).")] = None,
     prices: Annotated[Path | None, typer.Option(help="Price table YAML (default: the shipped one).")] = None,
     profile: Annotated[str | None, typer.Option(help="Device profile for the energy per token.")] = None,
@@ -63,7 +65,7 @@ def eval_cmd(
     from frugalstack.edge.router.config import price_tier as get_tier
 
     pairs, src = _pairs(cache, source=source, cloud_url=cloud_url, cloud_model=cloud_model, edge_k=edge_k,
-                        cloud_k=cloud_k, max_tokens=max_tokens, limit=per_split or None)
+                        cloud_k=cloud_k, max_tokens=max_tokens, limit=per_split or None, threads=threads)
     r = report.build(pairs, get_tier(price_tier, prices), _energy(profile), device_usd_per_kwh(prices), src,
                      out or cache, min_quality_rel=min_quality)
     if as_json:

@@ -117,17 +117,23 @@ def edge_draft(runtime: Any, query: str, hits: list[tuple[Record, float]], max_t
     return draft, reply.usage.input_tokens
 
 
-def collect(queries: list[EvalQuery], records: list[Record], runtime: Any, cloud: CloudClient, embedder: Any,
-            cache: Path, *, edge_k: int = 2, cloud_k: int = 5, max_tokens: int = 48,
-            progress: Callable[[int, int], None] | None = None) -> list[Pair]:
-    """Answer every query on both arms, appending to (and resuming from) ``cache``."""
+def cached(cache: Path) -> dict[str, Pair]:
+    """Pairs already in the cache by id (a pair whose cloud call failed is left out, to be asked again)."""
     done: dict[str, Pair] = {}
     if cache.is_file():
         for line in cache.read_text().splitlines():
             if line.strip():
                 p = Pair(**json.loads(line))
-                if p.cloud_ok:  # a pair whose cloud call failed is asked again
+                if p.cloud_ok:
                     done[p.id] = p
+    return done
+
+
+def collect(queries: list[EvalQuery], records: list[Record], runtime: Any, cloud: CloudClient, embedder: Any,
+            cache: Path, *, edge_k: int = 2, cloud_k: int = 2, max_tokens: int = 48,
+            progress: Callable[[int, int], None] | None = None) -> list[Pair]:
+    """Answer every query on both arms, appending to (and resuming from) ``cache``."""
+    done = cached(cache)
     todo = [q for q in queries if q.id not in done]
     retriever = Retriever(records, embedder, cache.parent) if todo else None
     qvecs = np.asarray(embedder.embed([q.query for q in todo]), np.float32) if todo else np.zeros((0, 384))

@@ -116,17 +116,18 @@ def _load_evaluation() -> tuple[list[EvalQuery], list[Record]]:
 
 
 def sample_queries(queries: list[EvalQuery], per_split: int | None) -> list[EvalQuery]:
-    """At most ``per_split`` queries of each split, evenly strided in id order (keeps the intent mix)."""
+    """At most ``per_split`` queries of each split, evenly strided in id order (keeps the intent mix), dev and
+    test alternating so a run cut short still has both splits."""
     if not per_split:
         return queries
-    out: list[EvalQuery] = []
+    picked: dict[str, list[EvalQuery]] = {}
     for split in ("dev", "test"):
         rows = sorted((q for q in queries if q.split == split), key=lambda q: q.id)
-        if len(rows) <= per_split:
-            out += rows
-            continue
-        step = len(rows) / per_split
-        out += [rows[int(i * step)] for i in range(per_split)]
+        step = max(1.0, len(rows) / per_split)
+        picked[split] = [rows[int(i * step)] for i in range(min(per_split, len(rows)))]
+    out: list[EvalQuery] = []
+    for i in range(max(len(v) for v in picked.values())):
+        out += [v[i] for v in picked.values() if i < len(v)]
     return out
 
 

@@ -14,6 +14,7 @@ from frugalstack.edge.router.budget import BudgetRouter, DailyBudget, DeviceStat
 from frugalstack.edge.router.collect import Pair
 from frugalstack.edge.router.config import PriceTier
 from frugalstack.edge.router.types import RouteContext, ThresholdRouter
+from frugalstack.shared.errors import ValidationError
 
 ARM_NOTE = ("edge = SmolLM2-135M-Instruct Q4_1 (llama.cpp) on the device, top-k MiniLM records; cloud = the model "
             "behind the OpenAI-compatible endpoint with a larger hybrid-search context")
@@ -56,6 +57,9 @@ def build(pairs: Sequence[Pair], tier: PriceTier, j_per_token: float, usd_per_kw
           out_dir: Path, min_quality_rel: float = 0.95, budget_share: float = 0.3) -> dict[str, Any]:
     dev = [p for p in pairs if p.split == "dev"]
     test = [p for p in pairs if p.split == "test"]
+    if not dev or not test:
+        raise ValidationError(f"the route report needs dev and test pairs (got {len(dev)} dev, {len(test)} test)",
+                              hint="collect more: `frugal route eval` resumes its cache")
     arms = ev.Arms.of(test, tier, j_per_token)
     dev_arms = ev.Arms.of(dev, tier, j_per_token)
     policies, _ = ev.policy_scores(dev, test)

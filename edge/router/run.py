@@ -11,11 +11,11 @@ import yaml
 
 from frugalstack.edge.router import dataset
 from frugalstack.edge.router.cloud import CloudClient
-from frugalstack.edge.router.collect import Pair, collect
+from frugalstack.edge.router.collect import Pair, cached, collect
 
 
 def collect_pairs(cache: Path, *, source: str = "auto", cloud_url: str | None = None, cloud_model: str = "default",
-                  edge_k: int = 2, cloud_k: int = 5, max_tokens: int = 40, limit: int | None = 50,
+                  edge_k: int = 2, cloud_k: int = 2, max_tokens: int = 40, limit: int | None = 50,
                   deadline_s: float = 300.0, threads: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> tuple[list[Pair], str]:
     """Answer the dataset's queries on both arms (resuming from ``cache``); returns the pairs and the source."""
@@ -26,6 +26,9 @@ def collect_pairs(cache: Path, *, source: str = "auto", cloud_url: str | None = 
 
     queries, records, src = dataset.load(source)
     queries = dataset.sample_queries(queries, limit)
+    done = cached(cache)
+    if all(q.id in done for q in queries):  # everything answered already: no model needed
+        return [done[q.id] for q in queries], src
     embedder = get_embedder()
     profile = get_profile("auto")
     if threads:  # on a shared, oversubscribed CPU one llama.cpp thread per arm beats two spinning ones

@@ -26,7 +26,7 @@ class Misbehaving(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server API)
+    def do_POST(self) -> None:
         mode = self.path.split("/")[1]
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         SEEN.append(mode)
