@@ -55,10 +55,11 @@ def list_approvals(mv_id: str, state: StateDep, who: Reader) -> list[ApprovalPub
 
 @router.post("/{mv_id}/evaluations", status_code=201, response_model=EvaluationPublic)
 def add_evaluation(mv_id: str, body: EvaluationCreate, state: StateDep, who: Writer) -> EvaluationPublic:
-    """Passes when every thresholded metric is >= its threshold (and at least one threshold is given)."""
+    """Passes when every thresholded metric is >= its threshold (and at least one threshold is given).
+    ``frugal eval`` records (suite ``frugal-eval/...``) are gated by the use case's shipped thresholds."""
     with state.db.write() as s:
         return EvaluationPublic.model_validate(
-            registry.add_evaluation(s, who, mv_id, body.suite, body.metrics, body.thresholds))
+            registry.add_evaluation(s, who, mv_id, body.suite, body.metrics, body.thresholds, run_id=body.run_id))
 
 
 @router.get("/{mv_id}/evaluations", response_model=list[EvaluationPublic])

@@ -123,6 +123,7 @@ class EvaluationCreate(BaseModel):
     suite: Name
     metrics: dict[str, float] = Field(default_factory=dict, max_length=100)
     thresholds: dict[str, float] = Field(default_factory=dict, max_length=100, description="metric >= threshold passes")
+    run_id: Id | None = Field(None, description="the evaluation run holding the full record (linked in lineage)")
 
 
 class EvaluationPublic(Public):

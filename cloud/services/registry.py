@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from frugalstack.cloud.db.base import new_id
-from frugalstack.cloud.db.tables_data import DatasetVersion
+from frugalstack.cloud.db.tables_data import DatasetVersion, UseCase
 from frugalstack.cloud.db.tables_registry import (
     Approval,
     Artifact,
@@ -21,6 +21,7 @@ from frugalstack.cloud.db.tables_registry import (
     Run,
 )
 from frugalstack.cloud.services import crud, lineage
+from frugalstack.edge.evaluation import gate
 from frugalstack.shared.errors import ConflictError, PermissionDeniedError, ValidationError
 
 TRANSITIONS: dict[str, set[str]] = {
@@ -74,12 +75,23 @@ def attach_content(session: Session, actor: Any, artifact: Artifact, path: Path,
 
 
 def add_evaluation(session: Session, actor: Any, mv_id: str, suite: str, metrics: dict[str, float],
-                   thresholds: dict[str, float]) -> Evaluation:
-    crud.get_or_404(session, ModelVersion, mv_id, "model version")
+                   thresholds: dict[str, float], run_id: str | None = None) -> Evaluation:
+    mv = crud.get_or_404(session, ModelVersion, mv_id, "model version")
+    if suite.startswith(gate.RECORD_PREFIX):  # frugal eval records: the use case's shipped thresholds, only tightened
+        thresholds = gate.merge(gate.thresholds_for(_use_case_name(session, mv)), thresholds)
+    if run_id:
+        crud.get_or_404(session, Run, run_id, "run")
+        lineage.link(session, "run", run_id, "model_version", mv_id, "evaluated")
     passed = bool(thresholds) and all(metrics.get(k, float("-inf")) >= v for k, v in thresholds.items())
     ev = Evaluation(id=new_id(), model_version_id=mv_id, suite=suite, metrics=metrics, thresholds=thresholds,
                     passed=passed, created_by=actor.key_id)
     return crud.create(session, actor, ev, "evaluation", {"passed": passed})
+
+
+def _use_case_name(session: Session, mv: ModelVersion) -> str | None:
+    model = session.get(Model, mv.model_id)
+    use_case = session.get(UseCase, model.use_case_id) if model and model.use_case_id else None
+    return use_case.name if use_case else None
 
 
 def approve(session: Session, actor: Any, mv_id: str, stage: str, comment: str) -> Approval:
@@ -106,7 +118,11 @@ def change_stage(session: Session, actor: Any, mv_id: str, target: str) -> Model
 def _check_production(session: Session, actor: Any, mv: ModelVersion) -> None:
     if not session.scalars(select(Evaluation).where(Evaluation.model_version_id == mv.id,
                                                     Evaluation.passed.is_(True))).first():
-        raise ConflictError("production needs a passing evaluation record for this version")
+        latest = session.scalars(select(Evaluation).where(Evaluation.model_version_id == mv.id)
+                                 .order_by(Evaluation.created_at.desc(), Evaluation.id.desc())).first()
+        why = "none is recorded" if latest is None else f"the latest ({latest.suite}) fails: " + (
+            "; ".join(gate.failures(latest.metrics, latest.thresholds)) or "no thresholds were given")
+        raise ConflictError(f"production needs a passing evaluation record for this version; {why}")
     if not session.scalars(select(Artifact).where(Artifact.model_version_id == mv.id,
                                                   Artifact.sha256.is_not(None))).first():
         raise ConflictError("production needs at least one uploaded artifact")

@@ -32,6 +32,7 @@ profile.app.command("plan")(__import__("frugalstack.edge.cli.optimize", fromlist
 app.add_typer(__import__("frugalstack.edge.cli.guard", fromlist=["app"]).app, name="guard")
 app.add_typer(__import__("frugalstack.cloud.cli", fromlist=["app"]).app, name="cloud")  # typer only at import
 app.add_typer(__import__("frugalstack.edge.cli.route", fromlist=["app"]).app, name="route")
+app.add_typer(__import__("frugalstack.edge.cli.eval", fromlist=["app"]).app, name="eval")
 app.add_typer(__import__("frugalstack.edge.cli.fl", fromlist=["app"]).app, name="fl")
 
 
