@@ -39,6 +39,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
                                             "dp_mode": "distributed"},
     "fedavg int8 DP distributed z=0.5 C=5": {"quantize": "int8", "clip": 5.0, "noise_multiplier": 0.5,
                                               "dp_mode": "distributed"},
+    "SecAgg+": {"secagg": True},
+    "SecAgg+ DP distributed z=1 C=5": {"secagg": True, "clip": 5.0, "noise_multiplier": 1.0,
+                                       "dp_mode": "distributed"},
 }
 
 

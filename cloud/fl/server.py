@@ -50,6 +50,7 @@ class FLConfig:
     alpha: float = 0.5
     mean_size: int = 24
     devices: bool = True
+    secagg: bool = False
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -64,6 +65,14 @@ class FLConfig:
             )
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"unknown strategy {self.strategy!r}", hint=f"use one of {', '.join(STRATEGIES)}")
+        if self.secagg and self.strategy != "fedavg":
+            raise ConfigError(
+                "secure aggregation runs with fedavg only",
+                hint="the server sees only the sum, so "
+                "per-update checks (robust) and proximal terms are not wired to it yet",
+            )
+        if self.secagg and self.quantize != "none":
+            raise ConfigError("SecAgg+ quantizes by itself", hint="drop --quantize with --secagg")
         if self.quantize not in ("none", "int8"):
             raise ConfigError(f"unknown quantization {self.quantize!r}", hint="use none or int8")
         if self.dp_mode not in ("local", "distributed"):

@@ -103,6 +103,29 @@ def run_federated(
         return model.evaluate(params, corpus.x_test, corpus.y_test, spec.classes)
 
     server_app = make_server_app(strategy, initial, cfg.rounds, evaluate, sink)
+    if cfg.secagg:
+        from frugalstack.cloud.fl.secagg import make_secagg_server_app
+        from frugalstack.edge.fl.secagg_client import make_secagg_client_app
+
+        # Each device Shamir-shares its keys with ~9 neighbours (all of them in small cohorts); 60 % of a
+        # device's neighbours must survive for its mask to be removed.
+        shares = min(1.0, 9 / max(2, int(cfg.fraction * cfg.clients)))
+        client_app = make_secagg_client_app(
+            functools.partial(PartitionSource, str(path)), list(initial), devices, seed=cfg.seed
+        )
+        server_app = make_secagg_server_app(
+            initial,
+            cfg.rounds,
+            num_shares=shares,
+            threshold=0.6,
+            train_config=cfg.train_settings(),
+            sink=sink,
+            min_clients=2,
+            available=cfg.clients,
+            fraction=cfg.fraction,
+            evaluate=evaluate,
+            timeout=300,
+        )
     t0 = time.perf_counter()
     grid = None
     if engine == "inprocess":
@@ -132,9 +155,39 @@ def run_federated(
             },
         )
     wall = time.perf_counter() - t0
+    if cfg.secagg:
+        if "params" not in sink:
+            raise FrugalError("the secure-aggregation run did not finish", hint="see the Flower log above")
+        comm = _secagg_comm(grid)
+        return _report(cfg, engine, corpus, parts, spec, sink["stats"], comm, sink["evals"], sink["params"], wall, grid)
     if "result" not in sink:
         raise FrugalError("the federated run did not finish", hint="see the Flower log above")
-    return _report(cfg, engine, corpus, parts, spec, strategy, sink["result"], wall, grid)
+    result = sink["result"]
+    evals = {int(r): dict(m) for r, m in result.evaluate_metrics_serverapp.items()}
+    final = {k: np.asarray(a.numpy()) for k, a in result.arrays.items()} if result.arrays else {}
+    return _report(cfg, engine, corpus, parts, spec, strategy.rounds, strategy.comm, evals, final, wall, grid)
+
+
+def _secagg_comm(grid: Any) -> list[dict[str, Any]]:
+    """Wire bytes per device per round, all four SecAgg+ stages summed (in-process engine only)."""
+    if grid is None:
+        return []
+    per: dict[int, list[dict[str, int]]] = {}
+    for w in grid.wire_bytes:
+        per.setdefault(w["node"], []).append(w)
+    out = []
+    for node, msgs in per.items():
+        for i in range(0, len(msgs), 4):  # setup, share keys, masked vector, unmask
+            chunk = msgs[i : i + 4]
+            out.append(
+                {
+                    "round": None,
+                    "node": node,
+                    "bytes_down": sum(m["down"] for m in chunk),
+                    "bytes_up": sum(m["up"] for m in chunk),
+                }
+            )
+    return out
 
 
 def _report(
@@ -143,15 +196,16 @@ def _report(
     corpus: Any,
     parts: list[np.ndarray],
     spec: model.HeadSpec,
-    strategy: Any,
-    result: Any,
+    rounds: list[dict[str, Any]],
+    comm: list[dict[str, Any]],
+    evals: dict[int, dict[str, float]],
+    final: model.Params,
     wall: float,
     grid: Any,
 ) -> dict[str, Any]:
-    evals = {int(r): dict(m) for r, m in result.evaluate_metrics_serverapp.items()}
-    final = {k: np.asarray(a.numpy()) for k, a in result.arrays.items()} if result.arrays else {}
-    ups = [c["bytes_up"] for c in strategy.comm]
-    per_round = [r["accepted"] for r in strategy.rounds if r["accepted"]]
+    ups = [c["bytes_up"] for c in comm]
+    downs = [c["bytes_down"] for c in comm]
+    per_round = [r["accepted"] for r in rounds if r["accepted"]]
     privacy = privacy_report(
         noise_multiplier=cfg.noise_multiplier,
         clip=cfg.clip,
@@ -161,7 +215,7 @@ def _report(
         per_round=min(per_round, default=0),
         noise_share=cfg.noise_share(),
     )
-    walls = [r["wall_s"] for r in strategy.rounds]
+    walls = [r["wall_s"] for r in rounds]
     report: dict[str, Any] = {
         "config": cfg.as_dict(),
         "engine": engine,
@@ -171,18 +225,18 @@ def _report(
         "federated": evals.get(cfg.rounds, {}),
         "per_round_eval": evals,
         **_baselines(cfg, corpus, parts, spec),
-        "rounds": strategy.rounds,
+        "rounds": rounds,
         "communication": {
-            "bytes_down_per_client_round": strategy.comm[0]["bytes_down"] if strategy.comm else 0,
+            "bytes_down_per_client_round": statistics.median(downs) if downs else 0,
             "bytes_up_per_client_round_median": statistics.median(ups) if ups else 0,
-            "bytes_total": int(sum(ups) + sum(c["bytes_down"] for c in strategy.comm)),
-            "replies": len(strategy.comm),
+            "bytes_total": int(sum(ups) + sum(downs)),
+            "replies": len(comm),
             "params": int(sum(v.size for v in final.values())),
         },
         "privacy": privacy.as_dict(),
         "wall_s": wall,
         "round_wall_s_median": statistics.median(walls) if walls else 0.0,
-        "participants_per_round": [r["accepted"] for r in strategy.rounds],
+        "participants_per_round": [r["accepted"] for r in rounds],
         "_final_params": final,
     }
     if grid is not None:

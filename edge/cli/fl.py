@@ -33,11 +33,14 @@ def _summary(r: dict[str, Any]) -> None:
         t.add_row(name, f"{m.get('accuracy', float('nan')):.3f}", f"{m.get('macro_f1', float('nan')):.3f}", note)
     console.print(t)
     c, p = r["communication"], r["privacy"]
-    console.print(
-        f"communication: {c['bytes_down_per_client_round']} B down, {c['bytes_up_per_client_round_median']} B "
-        f"up per client per round (median); {c['bytes_total'] / 1e6:.3f} MB in total over {c['replies']} "
-        f"replies; {c['params']} parameters"
-    )
+    if c["replies"]:
+        console.print(
+            f"communication: {c['bytes_down_per_client_round']:.0f} B down, "
+            f"{c['bytes_up_per_client_round_median']:.0f} B up per client per round (median); "
+            f"{c['bytes_total'] / 1e6:.3f} MB in total over {c['replies']} replies; {c['params']} parameters"
+        )
+    else:
+        console.print("communication: not measured here (SecAgg+ on Ray); use --engine inprocess for wire bytes")
     if p["noise_multiplier"] > 0:
         console.print(
             f"privacy: ε = {p['epsilon_local']:.2f} per device (local), ε = {p['epsilon_central']:.2f} "
@@ -82,6 +85,9 @@ def simulate(
     no_devices: Annotated[
         bool, typer.Option("--no-devices", help="No device profiles (no stragglers/dropouts).")
     ] = False,
+    secagg: Annotated[
+        bool, typer.Option("--secagg", help="Flower's SecAgg+: the server sees only the sum of the updates.")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed of partitions, devices and training.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Write the full report as JSON here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -117,6 +123,7 @@ def simulate(
         alpha=alpha,
         mean_size=mean_size,
         devices=not no_devices,
+        secagg=secagg,
         seed=seed,
     )
     full = run_federated(cfg, engine=engine)

@@ -13,11 +13,15 @@ from typing import Any
 import numpy as np
 
 from frugalstack.edge.fl.client import SourceFactory, local_update, partition_of
+from frugalstack.edge.fl.devices import SimDevice
 from frugalstack.shared.errors import MissingDependencyError
 
 
-def make_secagg_client_app(source_for: SourceFactory, names: list[str], *, seed: int = 0) -> Any:
-    """``names`` orders the head's tensors (the compat layout is a plain list of arrays)."""
+def make_secagg_client_app(
+    source_for: SourceFactory, names: list[str], devices: list[SimDevice] | None = None, *, seed: int = 0
+) -> Any:
+    """``names`` orders the head's tensors (the compat layout is a plain list of arrays); ``devices`` as in
+    :func:`frugalstack.edge.fl.client.make_client_app` (a dropout fails the masked-vector stage)."""
     try:
         from flwr.client import NumPyClient
         from flwr.client.mod import secaggplus_mod
@@ -34,11 +38,13 @@ def make_secagg_client_app(source_for: SourceFactory, names: list[str], *, seed:
             glob = dict(zip(names, (np.asarray(p, np.float32) for p in parameters), strict=True))
             cfg = {**config, "quantize": "none"}  # SecAgg+ quantizes itself before masking
             rnd = int(cfg.get("server-round", 0))
+            device = devices[self.pid % len(devices)] if devices else None
+            rng = np.random.default_rng([seed, self.pid, rnd])
+            if device is not None and rng.random() < device.dropout:
+                raise RuntimeError("device dropped out of the round")  # after sharing keys: SecAgg+ recovers
             if len(data) < int(cfg.get("min-examples", 8)):
                 return [np.zeros_like(glob[n]) for n in names], 1, {}
-            out, _ = local_update(
-                glob, data, cfg, device=None, seed=int(np.random.default_rng([seed, self.pid, rnd]).integers(2**31))
-            )
+            out, _ = local_update(glob, data, cfg, device=device, seed=int(rng.integers(2**31)))
             # Uniform weight: the sum is what the server sees, the count of examples stays on the device.
             return [out[n] for n in names], 1, {}
 

@@ -47,3 +47,28 @@ def test_round_completes_with_one_device_dropping_out_mid_round(tmp_path) -> Non
     # No reply carries a device's update in clear: SecAgg+ empties the arrays and sends only masked vectors.
     for m in grid.received:
         assert all(len(r) == 0 for r in m.content.array_records.values())
+
+
+def test_simulate_with_secagg_devices_and_distributed_dp(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from frugalstack.cloud.fl.server import FLConfig
+    from frugalstack.cloud.fl.simulate import run_federated
+
+    cfg = FLConfig(
+        clients=8,
+        rounds=3,
+        fraction=1.0,
+        mean_size=40,
+        secagg=True,
+        clip=5.0,
+        noise_multiplier=0.3,
+        dp_mode="distributed",
+        min_examples=2,
+        seed=3,
+    )
+    r = run_federated(cfg, engine="inprocess", workdir=tmp_path)
+    assert len(r["rounds"]) == 3 and all(x["accepted"] >= 2 for x in r["rounds"])
+    assert r["federated"]["macro_f1"] > r["before"]["macro_f1"] + 0.1
+    p = r["privacy"]
+    assert p["noise_share"] == 7 and p["epsilon_central"] < p["epsilon_local"]
+    # four SecAgg+ stages per device per round, counted on the wire
+    assert r["communication"]["bytes_up_per_client_round_median"] > 4 * r["communication"]["params"]
