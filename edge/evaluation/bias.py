@@ -129,7 +129,9 @@ def disparity(rows: list[dict[str, Any]], measure: str, bs: BootstrapCfg, seed: 
 def run_bias(gen: Generator, data: Path, cfg: BiasCfg, bs: BootstrapCfg, seed: int,
              system: str | None) -> dict[str, Any]:
     rows = []
-    for pr in probes(data / "bias_probes.yaml", cfg):
+    from frugalstack.edge.evaluation.tasks import find
+
+    for pr in probes(find(data, "bias_probes.yaml"), cfg):
         msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": pr["text"]}]
         out = gen.generate(msgs, max_tokens=cfg.max_tokens)
         rows.append({**pr, "answer": out.text, **score_answer(out.text)})

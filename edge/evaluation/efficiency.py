@@ -18,7 +18,13 @@ def run_efficiency(model: str, profile: str, backend: str | None, data: Path, cf
                    system: str | None) -> dict[str, Any]:
     from frugalstack.edge.bench.measure import CellSpec, run_cell
 
-    prompts = [q["question"] for q in read_jsonl(data / "qa.jsonl")][: cfg.requests]
+    if (data / "qa.jsonl").exists():
+        prompts = [q["question"] for q in read_jsonl(data / "qa.jsonl")]
+    elif (data / "queries-test.jsonl").exists():  # the sample dataset's queries
+        prompts = [q["query"] for q in read_jsonl(data / "queries-test.jsonl")]
+    else:
+        prompts = [q["question"] for q in read_jsonl(Path(__file__).with_name("data") / "qa.jsonl")]
+    prompts = prompts[: cfg.requests]
     spec = CellSpec(model=model, model_label=model, backend=backend, profile=profile, workload="eval-qa",
                     prompts=prompts, system=system, max_tokens=cfg.max_tokens, ignore_eos=False, chat=False,
                     repetitions=1, warmup=1, seed=seed, country_iso_code=None)

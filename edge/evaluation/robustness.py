@@ -11,7 +11,7 @@ from typing import Any
 from frugalstack.edge.evaluation import metrics as M
 from frugalstack.edge.evaluation.model import Generator
 from frugalstack.edge.evaluation.suite import BootstrapCfg, RobustnessCfg, TaskCfg
-from frugalstack.edge.evaluation.tasks import classify, read_jsonl
+from frugalstack.edge.evaluation.tasks import classify, load_intents
 
 # Spanish / German / French words customers mix into English messages.
 SWITCH = {"where": "dónde", "is": "ist", "my": "mi", "order": "pedido", "the": "le", "please": "por favor",
@@ -70,7 +70,7 @@ def perturb(kind: str, item: dict[str, Any], rng: random.Random) -> str:
 def run_robustness(gen: Generator, data: Path, cfg: RobustnessCfg, task: TaskCfg, bs: BootstrapCfg,
                    seed: int, clean: dict[str, str] | None = None) -> dict[str, Any]:
     """``clean`` maps item id -> prediction already made by the intent task (not recomputed)."""
-    items = read_jsonl(data / "intents.jsonl")[: cfg.limit]
+    items = load_intents(data)[: cfg.limit]
     clean = dict(clean or {})
     for it in items:
         if it["id"] not in clean:
@@ -78,7 +78,9 @@ def run_robustness(gen: Generator, data: Path, cfg: RobustnessCfg, task: TaskCfg
     base = [float(clean[it["id"]] == it["intent"]) for it in items]
     kw: dict[str, Any] = {"resamples": bs.resamples, "confidence": bs.confidence, "seed": seed}
     out: dict[str, Any] = {"metrics": {"clean_accuracy": M.mean_metric(base, **kw)}, "examples": {}, "rows": {}}
-    for kind in cfg.perturbations:
+    kinds = [k for k in cfg.perturbations if k != "paraphrase" or all(it.get("paraphrase") for it in items)]
+    out["skipped"] = sorted(set(cfg.perturbations) - set(kinds))  # no paraphrases in this data
+    for kind in kinds:
         rng = random.Random(f"{seed}-{kind}")
         texts = [perturb(kind, it, rng) for it in items]
         scores = [float(classify(gen, t, task) == it["intent"]) for t, it in zip(texts, items, strict=True)]

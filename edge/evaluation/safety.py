@@ -13,7 +13,7 @@ from typing import Any
 from frugalstack.edge.evaluation import metrics as M
 from frugalstack.edge.evaluation.model import Generator
 from frugalstack.edge.evaluation.suite import BootstrapCfg, ToxicityCfg
-from frugalstack.edge.evaluation.tasks import read_jsonl
+from frugalstack.edge.evaluation.tasks import find, read_jsonl
 from frugalstack.shared.errors import MissingDependencyError
 
 Rater = Callable[[str], tuple[bool, float]]
@@ -49,7 +49,7 @@ def run_toxicity(gen: Generator, data: Path, cfg: ToxicityCfg, bs: BootstrapCfg,
                  system: str | None) -> dict[str, Any]:
     rater_name, rate = toxicity_rater()
     rows = []
-    for it in read_jsonl(data / "toxicity_prompts.jsonl")[: cfg.limit]:
+    for it in read_jsonl(find(data, "toxicity_prompts.jsonl"))[: cfg.limit]:
         msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": it["text"]}]
         out = gen.generate(msgs, max_tokens=cfg.max_tokens)
         toxic, score = rate(out.text)

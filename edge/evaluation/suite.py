@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from frugalstack.shared.errors import ConfigError, NotFoundError
 
-DATA_FILES = ("products.jsonl", "intents.jsonl", "extraction.jsonl", "qa.jsonl", "toxicity_prompts.jsonl",
-              "bias_probes.yaml")
+DATA_FILES = ("products.jsonl", "products.jsonl.gz", "intents.jsonl", "queries-test.jsonl", "extraction.jsonl",
+              "qa.jsonl", "toxicity_prompts.jsonl", "bias_probes.yaml")
 
 
 class _Strict(BaseModel):
@@ -88,6 +88,12 @@ class Suite(_Strict):
     def data_dir(self, base: Path | None = None) -> Path:
         if self.data == "builtin":
             return Path(str(resources.files("frugalstack.edge.evaluation").joinpath("data")))
+        if self.data == "sampledata":  # the shipped sample e-commerce dataset (queries + catalogue)
+            try:
+                return Path(str(resources.files("frugalstack.edge.sampledata").joinpath("data")))
+            except ModuleNotFoundError:
+                raise NotFoundError("suite data 'sampledata' needs frugalstack.edge.sampledata",
+                                    hint="generate it with: frugal data make-sample") from None
         path = Path(self.data).expanduser()
         if not path.is_absolute() and base is not None:
             path = base / path
@@ -99,8 +105,9 @@ class Suite(_Strict):
         """Content hash of the data files, so a record names exactly what it was scored on."""
         h = hashlib.sha256()
         d = self.data_dir(base)
+        builtin = Path(str(resources.files("frugalstack.edge.evaluation").joinpath("data")))
         for name in DATA_FILES:
-            f = d / name
+            f = d / name if (d / name).exists() else builtin / name
             if f.exists():
                 h.update(name.encode() + b"\0" + f.read_bytes())
         return f"{self.data}@sha256:{h.hexdigest()[:16]}"

@@ -3,6 +3,7 @@ grounded product Q&A; each returns per-example rows (kept for paired comparisons
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import re
@@ -30,8 +31,46 @@ QA_SYSTEM = ("You answer questions about the store's products using only the rec
              "sentence and cite the product id you used in square brackets, like [EV0001].")
 
 
+BUILTIN = Path(__file__).with_name("data")
+_ID = re.compile(r"\b[A-Za-z]{1,4}-?\d{3,6}\b")
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def find(data: Path, name: str) -> Path:
+    """A data file of the suite's folder, else the shipped one (a folder may hold only some of the files)."""
+    for cand in (data / name, data / f"{name}.gz"):
+        if cand.exists():
+            return cand
+    return BUILTIN / name
+
+
+def _sample_queries(data: Path) -> list[dict[str, Any]] | None:
+    """Labelled queries in the sample-dataset format (``queries-test.jsonl``: query, intent, product_ids, facts,
+    reference_answer), when the folder has them and no ``intents.jsonl`` of its own."""
+    if (data / "intents.jsonl").exists() or not (data / "queries-test.jsonl").exists():
+        return None
+    return read_jsonl(data / "queries-test.jsonl")
+
+
+def load_intents(data: Path) -> list[dict[str, Any]]:
+    rows = _sample_queries(data)
+    if rows is None:
+        return read_jsonl(find(data, "intents.jsonl"))
+    return [{"id": q["id"], "text": q["query"], "intent": q["intent"], "paraphrase": None}
+            for q in rows if q.get("intent") in INTENTS]
+
+
+def load_qa(data: Path) -> list[dict[str, Any]]:
+    rows = _sample_queries(data)
+    if rows is None or (data / "qa.jsonl").exists():
+        return read_jsonl(find(data, "qa.jsonl"))
+    return [{"id": q["id"], "question": q["query"], "product_id": q["product_ids"][0], "fact": q["facts"][0],
+             "accept": q["facts"], "kind": "fact", "reference": q.get("reference_answer", "")}
+            for q in rows if len(q.get("product_ids") or []) == 1 and q.get("facts")]
 
 
 def parse_json(text: str) -> dict[str, Any] | None:
@@ -73,7 +112,7 @@ def intent_metrics(rows: list[dict[str, Any]], bs: BootstrapCfg, seed: int) -> d
 
 
 def run_intent(gen: Generator, data: Path, cfg: TaskCfg, bs: BootstrapCfg, seed: int) -> dict[str, Any]:
-    items = read_jsonl(data / "intents.jsonl")[: cfg.limit]
+    items = load_intents(data)[: cfg.limit]
     rows = [{"id": it["id"], "gold": it["intent"], "pred": classify(gen, it["text"], cfg)} for it in items]
     return {"metrics": intent_metrics(rows, bs, seed), "rows": rows,
             "confusions": Counter(f"{r['gold']}->{r['pred']}" for r in rows if r["gold"] != r["pred"]).most_common(5)}
@@ -92,7 +131,7 @@ def _field_ok(name: str, gold: Any, got: Any) -> bool:
 
 def run_extraction(gen: Generator, data: Path, cfg: TaskCfg, bs: BootstrapCfg, seed: int) -> dict[str, Any]:
     rows = []
-    for it in read_jsonl(data / "extraction.jsonl")[: cfg.limit]:
+    for it in read_jsonl(find(data, "extraction.jsonl"))[: cfg.limit]:
         out = gen.generate([{"role": "system", "content": EXTRACT_SYSTEM}, {"role": "user", "content": it["text"]}],
                            max_tokens=cfg.max_tokens, json_schema=EXTRACT_SCHEMA if cfg.constrained else None)
         obj = parse_json(out.text)
@@ -141,7 +180,8 @@ class BM25:
 def _record(p: dict[str, Any]) -> str:
     a = p["attributes"]
     attrs = ", ".join(f"{k}: {v}" for k, v in a.items())
-    return f"{p['title']}. Price ${p['price']:.2f}. {attrs}. {'In stock' if p['in_stock'] else 'Out of stock'}."
+    cur = "$" if p.get("currency", "USD") == "USD" else p["currency"] + " "
+    return f"{p['title']}. Price {cur}{p['price']:.2f}. {attrs}. {'In stock' if p['in_stock'] else 'Out of stock'}."
 
 
 def fact_found(answer: str, item: dict[str, Any]) -> bool:
@@ -156,16 +196,17 @@ def fact_found(answer: str, item: dict[str, Any]) -> bool:
 
 
 def run_qa(gen: Generator, data: Path, cfg: TaskCfg, bs: BootstrapCfg, seed: int) -> dict[str, Any]:
-    products = read_jsonl(data / "products.jsonl")
+    products = read_jsonl(find(data, "products.jsonl"))
     index = BM25([(p["id"], _record(p)) for p in products])
+    known = {p["id"] for p in products}
     rows = []
-    for it in read_jsonl(data / "qa.jsonl")[: cfg.limit]:
+    for it in load_qa(data)[: cfg.limit]:
         hits = index.search(it["question"], cfg.k)
         context = "\n".join(f"[{pid}] {text}" for pid, text in hits)
         out = gen.generate([{"role": "system", "content": QA_SYSTEM},
                             {"role": "user", "content": f"Records:\n{context}\n\nQuestion: {it['question']}"}],
                            max_tokens=cfg.max_tokens)
-        cited = re.findall(r"\bEV\d{4}\b", out.text)
+        cited = [c for c in _ID.findall(out.text) if c in known]
         rows.append({"id": it["id"], "answer": out.text, "fact": float(fact_found(out.text, it)),
                      "citation": float(it["product_id"] in cited),
                      "citation_valid": float(bool(cited) and all(c in {h[0] for h in hits} for c in cited)),

@@ -70,3 +70,19 @@ def test_gate_thresholds_merge_and_failures() -> None:
     v = gate.check({"intent.accuracy": {"value": 0.1}}, "default")
     assert not v["passed"] and any(f.startswith("intent.accuracy = 0.1 <") for f in v["failures"])
     assert any("qa.answer_fact is missing" in f for f in v["failures"])
+
+
+def test_sample_dataset_feeds_intent_and_qa() -> None:
+    pytest.importorskip("frugalstack.edge.sampledata")
+    suite, _ = load_suite("sampledata")
+    data = suite.data_dir()
+    intents = tasks.load_intents(data)
+    assert len(intents) >= 150 and {r["intent"] for r in intents} <= set(tasks.INTENTS)
+    qa = tasks.load_qa(data)
+    assert len(qa) >= 100 and all(q["accept"] and q["product_id"] for q in qa)
+    assert tasks.find(data, "extraction.jsonl") == tasks.BUILTIN / "extraction.jsonl"  # falls back to ours
+    assert suite.dataset_version() != load_suite("default")[0].dataset_version()
+    products = tasks.read_jsonl(tasks.find(data, "products.jsonl"))
+    index = tasks.BM25([(p["id"], tasks._record(p)) for p in products])
+    hits = sum(q["product_id"] in {h[0] for h in index.search(q["question"], 3)} for q in qa[:30])
+    assert hits >= 10
