@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -87,6 +88,7 @@ def run_federated(
     if engine not in ENGINES:
         raise FrugalError(f"unknown engine {engine!r}", hint="use ray or inprocess")
     quiet_env()
+    random.seed(cfg.seed)  # Flower samples the round's devices with the random module: make runs repeatable
     corpus = load_intent_corpus()
     spec = model.HeadSpec(dim=int(corpus.x_train.shape[1]), classes=len(corpus.classes), hidden=cfg.hidden)
     parts = partition_corpus(corpus, cfg.clients, alpha=cfg.alpha, mean_size=cfg.mean_size, seed=cfg.seed)
