@@ -57,6 +57,8 @@ def test_simulate_registers_a_model_version_with_lineage(start_cloud: Any) -> No
         assert evals and "macro_f1" in evals[0]["metrics"]
         graph = c.get(f"/v1/lineage/model_version/{mv}").json()
         assert run["id"] in str(graph)
+        audit = c.get("/v1/audit", params={"limit": 500}).json()
+        assert any(e["action"] == "run.create" and e["entity_id"] == run["id"] for e in audit)
         art = c.get(f"/v1/model-versions/{mv}/artifacts").json()[0]
         blob = c.get(f"/v1/artifacts/{art['id']}/content")
         assert blob.status_code == 200
