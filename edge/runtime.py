@@ -202,6 +202,24 @@ class Runtime:
         """Continue raw text without a chat template."""
         return self._run(_request(params, prompt=prompt), "text_completion", guard)
 
+    def ask(
+        self, question: str, *, db: Any, k: int = 3, prompt: str = "rag-answer", guard: Any = None, **params: Any
+    ) -> Any:
+        """Grounded answer from a knowledge DB (path or KnowledgeStore); logic in frugalstack.edge.knowledge.rag."""
+        from frugalstack.edge.knowledge.rag import ask as rag_ask
+        from frugalstack.edge.knowledge.store import KnowledgeStore
+
+        store = db if isinstance(db, KnowledgeStore) else KnowledgeStore(db)
+
+        def generate(messages: Messages, citations: list[dict[str, Any]], **p: Any) -> Reply:
+            return self._run(_request(p, messages=_to_messages(messages, None)), "chat", guard, citations)
+
+        try:
+            return rag_ask(store, question, generate, k=k, prompt=prompt, **params)
+        finally:
+            if store is not db:
+                store.close()
+
     def stream(self, messages: Messages, *, system: str | None = None, guard: Any = None, **params: Any) -> Stream:
         """Like ``chat`` but yields text as it is generated (input rails before, output verdict after)."""
         return self._stream(_request(params, messages=_to_messages(messages, system)), "chat", guard)

@@ -24,6 +24,7 @@ def chat(
     stop: Annotated[list[str] | None, typer.Option(help="Stop sequence (repeatable).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     stream: Annotated[bool, typer.Option("--stream", help="Print tokens as they come.")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="Knowledge DB: answer grounded in it, with citations.")] = None,
 ) -> None:
     """Ask the on-device model a question."""
     from frugalstack.edge.runtime import Runtime
@@ -32,6 +33,15 @@ def chat(
         question = sys.stdin.read()
     params = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "seed": seed, "stop": stop or []}
     with Runtime(model, profile=profile) as rt:
+        if db is not None:  # grounded answer (frugalstack.edge.knowledge.rag)
+            result = rt.ask(question, db=db, **params)
+            if json_out:
+                print_json(result.to_dict())
+            else:
+                console.print(result.answer, highlight=False, markup=False)
+                console.print(f"[dim]sources: {', '.join(result.cited_ids)}; checks: "
+                              f"{[c.kind for c in result.checks] or 'ok'}[/dim]", highlight=False)
+            return
         if stream and not json_out:
             s = rt.stream(question, system=system, **params)
             for piece in s:

@@ -33,6 +33,7 @@ app.add_typer(__import__("frugalstack.edge.cli.guard", fromlist=["app"]).app, na
 app.add_typer(__import__("frugalstack.cloud.cli", fromlist=["app"]).app, name="cloud")  # typer only at import
 app.add_typer(__import__("frugalstack.edge.cli.route", fromlist=["app"]).app, name="route")
 app.add_typer(__import__("frugalstack.edge.cli.eval", fromlist=["app"]).app, name="eval")
+app.add_typer(__import__("frugalstack.edge.cli.data", fromlist=["app"]).app, name="data")
 app.add_typer(__import__("frugalstack.edge.cli.fl", fromlist=["app"]).app, name="fl")
 
 
