@@ -77,7 +77,9 @@ def build(pairs: Sequence[Pair], tier: PriceTier, j_per_token: float, usd_per_kw
         res = ev.outcome(arms, p.scores >= cal["threshold"], p.needs_draft)
         calibrated[p.name] = {"threshold": cal["threshold"], "dev": cal, "test": res, "version": p.version}
         table.append({"policy": f"{p.name} (calibrated on dev)", "threshold": round(cal["threshold"], 4), **res})
-        table.append({"policy": f"random @ {res['cloud_share']:.0%}", **ev.random_at(arms, res["cloud_share"])})
+        label = f"random @ {res['cloud_share']:.0%}"
+        if all(row["policy"] != label for row in table) and 0 < res["cloud_share"] < 1:
+            table.append({"policy": label, **ev.random_at(arms, res["cloud_share"])})
     conf = next(p for p in policies if p.name == "confidence")
     table += budget_rows(arms, conf, calibrated["confidence"]["threshold"], budget_share, j_per_token)
     for row in table:  # device electricity into the per-1k cost
