@@ -41,6 +41,10 @@ _ORDER_CONTEXT = re.compile(
     r"(?i)(?:order|ord|purchase|invoice|inv|tracking|shipment|parcel|package|ref(?:erence)?|rma|return|ticket|case|sku|item|model)"
     r"(?:\s+(?:no|nr|number|num|id|code))?\.?\s*(?:[:#]|is|was)?\s*#?\s*$"
 )
+_PHONE_CUE = re.compile(
+    r"(?i)\b(?:call|phone|tel|telephone|mobile|cell|whatsapp|ring|text|sms|fax|contact|reach|dial|"
+    r"number is|my number)\b"
+)
 _ORDER = re.compile(
     r"(?i)(?<![\w-])(?:(?:ORD|ORDER|SO|PO|INV|RMA|RET)[-_ ]?\d{4,12}(?:-\d{1,6})?|#\s?\d{5,12}|"
     r"[A-Z]{2,3}-\d{3,}-\d{3,})(?![\w-])"
@@ -186,8 +190,12 @@ def find_phones(text: str) -> list[Hit]:
         if re.fullmatch(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}", raw) or re.fullmatch(r"\d+\.\d+", raw):
             continue  # dates and decimals
         international = raw.startswith(("+", "00"))
-        if not international and raw.isdigit() and len(raw) > 11:
-            continue  # a bare run of digits is an id, not a dialled number
+        if (
+            not international
+            and raw.isdigit()
+            and (len(raw) > 11 or not _PHONE_CUE.search(text[max(0, m.start() - 40) : m.start()]))
+        ):
+            continue  # a bare run of digits with no phone word before it is an id (batch, EAN, date), not a number
         if raw not in parsed:
             if len(parsed) >= MAX_PHONE_PARSES:
                 out.append(Hit("PARTIAL_SCAN", m.start(), len(text), 1.0, f"phones checked up to offset {m.start()}"))

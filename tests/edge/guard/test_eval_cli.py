@@ -16,7 +16,8 @@ def test_shipped_eval_set_meets_the_targets(guard) -> None:  # type: ignore[no-u
     cases = load_cases()
     assert len(cases) >= 400
     assert sum(c["rail"] == "benign" for c in cases) >= 100
-    report = evaluate(guard, cases)
+    # The rails with targets (the rest is covered by `frugal guard eval` and the benchmark): keeps the test short.
+    report = evaluate(guard, [c for c in cases if c["rail"] in ("pii", "injection", "benign")])
     rails = report["per_rail"]
     for kind in ("CREDIT_CARD", "IBAN", "EMAIL", "PHONE"):
         assert rails[f"pii:{kind}"]["recall"] >= 0.97, kind
