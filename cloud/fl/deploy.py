@@ -83,12 +83,14 @@ def make_certificates(out: Path) -> dict[str, Path]:
 def write_app(out: Path, cfg: FLConfig, report: Path) -> Path:
     """The Flower App project (``pyproject.toml`` + one module) that ``flwr run`` packs into a FAB."""
     out.mkdir(parents=True, exist_ok=True)
+    client = f"make_secagg_client_app(None, {list(init_names(cfg))!r})" if cfg.secagg else "make_client_app(None)"
     (out / f"{APP_MODULE}.py").write_text(
         '"""frugalstack federated learning as a Flower App."""\n'
         "from frugalstack.cloud.fl.deploy import deployment_server_app\n"
-        "from frugalstack.edge.fl.client import make_client_app\n\n"
+        "from frugalstack.edge.fl.client import make_client_app\n"
+        "from frugalstack.edge.fl.secagg_client import make_secagg_client_app\n\n"
         "server = deployment_server_app()\n"
-        "client = make_client_app(None)\n",
+        f"client = {client}\n",
         "utf-8",
     )
     fl_config = json.dumps(cfg.as_dict()).replace("\\", "\\\\").replace('"', '\\"')
@@ -123,6 +125,13 @@ report-path = "{report}"
     return out
 
 
+def init_names(cfg: FLConfig) -> list[str]:
+    """The head's tensor names in order (what the SecAgg+ compat layout lists)."""
+    from frugalstack.edge.fl import model
+
+    return list(model.init_params(model.HeadSpec(1, 2, cfg.hidden)))
+
+
 def deployment_server_app() -> Any:
     """The ServerApp a SuperLink runs: configuration from the run config, report written to a file."""
     from flwr.app import Array, ArrayRecord, MetricRecord
@@ -149,22 +158,44 @@ def deployment_server_app() -> Any:
 
         t0 = time.perf_counter()
         init = model.init_params(spec, cfg.seed)
-        result = strategy.start(
-            grid=grid,
-            initial_arrays=ArrayRecord({k: Array(v) for k, v in init.items()}),
-            num_rounds=cfg.rounds,
-            timeout=300,
-            evaluate_fn=evaluate,
-        )
-        evals = {int(r): dict(m) for r, m in result.evaluate_metrics_serverapp.items()}
-        accepted = [r["accepted"] for r in strategy.rounds if r["accepted"]]
+        if cfg.secagg:  # Flower's SecAgg+ workflow: the server only ever holds the sum of the updates
+            from frugalstack.cloud.fl.secagg import make_secagg_server_app
+
+            sink: dict[str, Any] = {}
+            make_secagg_server_app(
+                init,
+                cfg.rounds,
+                num_shares=min(1.0, 9 / max(2, cfg.clients)),
+                threshold=0.6,
+                train_config=cfg.train_settings(),
+                sink=sink,
+                min_clients=2,
+                available=cfg.clients,
+                fraction=cfg.fraction,
+                timeout=300,
+                evaluate=lambda p: model.evaluate(p, corpus.x_test, corpus.y_test, spec.classes),
+            )(grid, context)
+            evals: dict[int, dict[str, float]] = sink.get("evals", {})
+            rounds: list[dict[str, Any]] = sink.get("stats", [])
+            comm: list[dict[str, Any]] = []
+        else:
+            result = strategy.start(
+                grid=grid,
+                initial_arrays=ArrayRecord({k: Array(v) for k, v in init.items()}),
+                num_rounds=cfg.rounds,
+                timeout=300,
+                evaluate_fn=evaluate,
+            )
+            evals = {int(r): {k: float(v) for k, v in m.items()} for r, m in result.evaluate_metrics_serverapp.items()}  # type: ignore[arg-type]
+            rounds, comm = strategy.rounds, strategy.comm
+        accepted = [r["accepted"] for r in rounds if r["accepted"]]
         report = {
             "config": cfg.as_dict(),
             "engine": "deployment",
             "before": evals.get(0, {}),
             "federated": evals.get(cfg.rounds, {}),
-            "rounds": strategy.rounds,
-            "communication": strategy.comm,
+            "rounds": rounds,
+            "communication": comm,
             "nodes": sorted(int(n) for n in grid.get_node_ids()),
             "wall_s": time.perf_counter() - t0,
             "privacy": privacy_report(

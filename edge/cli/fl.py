@@ -261,6 +261,7 @@ def deploy(
     strategy: Annotated[str, typer.Option(help="fedavg, fedprox or robust.")] = "fedavg",
     quantize: Annotated[str, typer.Option(help="none or int8.")] = "none",
     work: Annotated[Path, typer.Option(help="Folder for certificates, logs, app and report.")] = Path("fl-deploy"),
+    secagg: Annotated[bool, typer.Option("--secagg", help="Flower's SecAgg+ between the devices.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """All on this machine: certificates, a SuperLink, N SuperNode processes over TLS, one federated run."""
@@ -272,6 +273,7 @@ def deploy(
         rounds=rounds,
         strategy=strategy,
         quantize=quantize,
+        secagg=secagg,
         fraction=1.0,
         devices=False,
         min_examples=2,
