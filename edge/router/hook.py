@@ -10,6 +10,8 @@ writes the decision to the runtime's telemetry as a ``route`` trace whose attrib
 
 from __future__ import annotations
 
+import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -33,14 +35,17 @@ def draft_from(answer: Any) -> Draft:
     """A ``Draft`` from a Reply / grounded answer: text, logprobs, retrieval scores, citations, grounding flags."""
     reply = _get(answer, "reply", default=answer)
     lps = _get(answer, "logprobs", default=None) or _get(reply, "logprobs", default=[]) or []
-    cites: Sequence[Any] = _get(answer, "citations", default=[]) or []
+    cites: Sequence[Any] = _get(answer, "mentioned_ids", "citations", default=[]) or []
     scores = _get(answer, "retrieval_scores", "scores", default=None)
+    hits = _get(_get(answer, "retrieval", default={}), "hits", default=None)
+    if scores is None and hits:  # AskResult: cosine similarity of each hit (fused RRF scores are not in [0, 1])
+        scores = [float(_get(h, "vector_score", "score", default=0.0)) for h in hits]
     if scores is None:
         scores = [float(_get(c, "score", default=0.0)) for c in cites if _get(c, "score") is not None]
-    flags = _get(answer, "grounding_flags", "grounding_failures", "mismatches", default=[])
+    flags = _get(answer, "grounding_flags", "grounding_failures", "checks", default=[])
     usage = _get(reply, "usage")
     return Draft(
-        text=str(_get(answer, "text", "answer", default="")),
+        text=str(_get(answer, "answer", "text", default="")),
         logprobs=[float(_get(lp, "logprob")) for lp in lps],
         top_logprobs=[dict(_get(lp, "top_logprobs", default={}) or {}) for lp in lps],
         retrieval_scores=sorted((float(s) for s in scores), reverse=True),
@@ -66,24 +71,90 @@ def route_ask(runtime: Any, question: str, answer_locally: Callable[[], Any], ro
                        online=cloud is not None, device=device or {})
     result = route_and_answer(ctx, router, edge, cloud, cloud_messages, max_tokens=max_tokens)
     result.local = local[-1] if local else None
-    record_decision(runtime, result, draft_trace=_get(local[-1], "trace_id") if local else None)
+    draft_trace = _get(_get(local[-1], "reply", default=local[-1]), "trace_id") if local else None
+    record_decision(runtime, result, draft_trace=draft_trace)
     return result
 
 
 def record_decision(runtime: Any, result: RoutedAnswer, draft_trace: str | None = None) -> None:
-    """One ``route`` trace in the runtime's telemetry store (if it keeps one); attributes only, no text."""
+    """Put the decision on the request's trace (``TraceRecord.attributes``); attributes only, never text.
+
+    When the device drafted, its trace row gets the ``frugal.route.*`` attributes (one trace per request, so
+    the telemetry aggregates count ``frugal.route.decision`` per request); when nothing ran on the device (a
+    rule sent the request straight to the cloud) a trace for the cloud call is written instead.
+    """
     store = getattr(runtime, "_telemetry", None)
     if store is None:
         return
     attrs = result.attributes()
-    if draft_trace:
-        attrs["frugal.route.draft_trace_id"] = draft_trace
     cloud = result.cloud
+    if cloud is not None and cloud.ok:
+        attrs["frugal.route.cloud_input_tokens"] = cloud.input_tokens
+        attrs["frugal.route.cloud_output_tokens"] = cloud.output_tokens
+    conn, lock = getattr(store, "_conn", None), getattr(store, "_lock", None)
+    if draft_trace and conn is not None and lock is not None:
+        with lock:
+            row = conn.execute("SELECT attributes FROM traces WHERE trace_id=?", (draft_trace,)).fetchone()
+            if row is not None:
+                merged = {**json.loads(row[0] or "{}"), **attrs}
+                conn.execute("UPDATE traces SET attributes=? WHERE trace_id=?", (json.dumps(merged), draft_trace))
+                return
     store.record(TraceRecord(
-        trace_id=uuid.uuid4().hex, timestamp=time.time(), operation="route",
+        trace_id=uuid.uuid4().hex, timestamp=time.time(), operation="chat",
         model=(cloud.model or "cloud") if result.answered_by == "cloud" and cloud else runtime.model_id,
         backend="cloud" if result.answered_by == "cloud" else runtime.backend_name,
         device_profile=runtime.profile.id, duration_ms=result.latency_ms,
         input_tokens=cloud.input_tokens if cloud and result.answered_by == "cloud" else 0,
         output_tokens=cloud.output_tokens if cloud and result.answered_by == "cloud" else 0,
         status="ok", attributes=attrs))
+
+
+def default_route() -> tuple[Router, CloudClient | None]:
+    """The router and cloud client ``Runtime.ask`` uses unless told otherwise, from the environment.
+
+    ``FRUGAL_ROUTE_POLICY`` (default ``rules+confidence``, calibrated threshold from ``$FRUGAL_HOME/router``
+    when present), ``FRUGAL_CLOUD_URL`` (+ ``FRUGAL_CLOUD_MODEL``, ``FRUGAL_CLOUD_API_KEY``,
+    ``FRUGAL_CLOUD_DEADLINE_S``). Without a cloud URL the device is treated as offline: every answer is
+    local and the decision says so. The client is cached per process, so its circuit breaker persists.
+    """
+    from frugalstack.edge.router.calibrate import make_router
+
+    key = tuple(os.environ.get(k) for k in ("FRUGAL_ROUTE_POLICY", "FRUGAL_CLOUD_URL", "FRUGAL_CLOUD_MODEL",
+                                            "FRUGAL_CLOUD_API_KEY", "FRUGAL_CLOUD_DEADLINE_S", "FRUGAL_HOME"))
+    if key not in _DEFAULTS:
+        policy, url, model, api_key, deadline, _ = key
+        cloud = CloudClient(url, model or "default", api_key=api_key, deadline_s=float(deadline or 10)) if url \
+            else None
+        _DEFAULTS[key] = (make_router(policy or "rules+confidence"), cloud)
+    return _DEFAULTS[key]
+
+
+_DEFAULTS: dict[tuple[str | None, ...], tuple[Router, CloudClient | None]] = {}
+
+
+def routed_ask(runtime: Any, question: str, answer_locally: Callable[[], Any], route: Any = None) -> Any:
+    """What ``Runtime.ask`` returns when routing is on: the local ``AskResult`` with the decision in
+    ``extras["route"]``; when the cloud answered, ``answer`` is the cloud's and the device draft (if one
+    was made) is kept in ``extras["route"]["draft"]``. ``route`` is None (defaults), or a dict with any of
+    ``router``, ``cloud``, ``intent``, ``guard_action``, ``user_wants_cloud``, ``device``."""
+    opts: dict[str, Any] = dict(route) if isinstance(route, dict) else {}
+    router, cloud = default_route() if "router" not in opts or "cloud" not in opts else (None, None)
+    router = opts.pop("router", router)
+    cloud = opts.pop("cloud", cloud)
+
+    def cloud_messages() -> list[dict[str, str]]:
+        return [{"role": "user", "content": question}]
+
+    res = route_ask(runtime, question, answer_locally, router, cloud, cloud_messages, **opts)
+    out = res.local if res.local is not None else answer_locally()
+    info = {"answered_by": res.answered_by, "planned": res.decision.target, "reason": res.decision.reason,
+            "score": round(float(res.decision.score), 4), "policy": res.decision.policy, "fallback": res.fallback,
+            "cascade_cost_ms": round(res.cascade_cost_ms, 1)}
+    if res.answered_by == "cloud":
+        info["draft"] = res.draft
+        if hasattr(out, "answer"):
+            out.answer = res.text
+    extras = getattr(out, "extras", None)
+    if isinstance(extras, dict):
+        extras["route"] = info
+    return out
