@@ -203,9 +203,13 @@ class Runtime:
         return self._run(_request(params, prompt=prompt), "text_completion", guard)
 
     def ask(
-        self, question: str, *, db: Any, k: int = 3, prompt: str = "rag-answer", guard: Any = None, **params: Any
+        self, question: str, *, db: Any, k: int = 3, prompt: str = "rag-answer", guard: Any = None,
+        route: Any = None, **params: Any
     ) -> Any:
-        """Grounded answer from a knowledge DB (path or KnowledgeStore); logic in frugalstack.edge.knowledge.rag."""
+        """Grounded answer from a knowledge DB (path or KnowledgeStore); logic in frugalstack.edge.knowledge.rag.
+
+        Routed by default (``route=False`` turns it off; a dict passes router/cloud/intent, see
+        frugalstack.edge.router.hook.routed_ask); ``result.extras["route"]`` says where and why."""
         from frugalstack.edge.knowledge.rag import ask as rag_ask
         from frugalstack.edge.knowledge.store import KnowledgeStore
 
@@ -215,7 +219,12 @@ class Runtime:
             return self._run(_request(p, messages=_to_messages(messages, None)), "chat", guard, citations)
 
         try:
-            return rag_ask(store, question, generate, k=k, prompt=prompt, **params)
+            if route is False:
+                return rag_ask(store, question, generate, k=k, prompt=prompt, **params)
+            from frugalstack.edge.router.hook import routed_ask
+
+            return routed_ask(self, question, lambda: rag_ask(store, question, generate, k=k, prompt=prompt,
+                                                              **params), route)
         finally:
             if store is not db:
                 store.close()
