@@ -33,8 +33,16 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(ServerConfig(port=port, embedding_models=[]),
-                     EdgeSettings(home=tmp_path_factory.mktemp("remote-home"), telemetry=False))
+    import yaml
+
+    from frugalstack.edge.profiles import detect_profile
+
+    home = tmp_path_factory.mktemp("remote-home")
+    prof = detect_profile().model_dump(mode="json")
+    prof["runtime"]["threads"] = 1  # llama.cpp's spinning threads crawl when the shared CPUs are busy
+    (home / "one-thread.yaml").write_text(yaml.safe_dump(prof))
+    app = create_app(ServerConfig(port=port, embedding_models=[], profile=str(home / "one-thread.yaml")),
+                     EdgeSettings(home=home, telemetry=False))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

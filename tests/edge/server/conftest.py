@@ -21,6 +21,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def one_thread_profile(folder: Path) -> Path:
+    """The host profile with one thread: llama.cpp's spinning threads crawl when the shared CPUs are busy."""
+    import yaml
+
+    from frugalstack.edge.profiles import detect_profile
+
+    data = detect_profile().model_dump(mode="json")
+    data["runtime"]["threads"] = 1
+    path = folder / "one-thread.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
 class LiveServer:
     def __init__(self, base_url: str, home: Path):
         self.base_url = base_url
@@ -38,7 +51,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     home = tmp_path_factory.mktemp("frugal-home")
     settings = EdgeSettings(home=home, telemetry=True)
     port = free_port()
-    config = ServerConfig(port=port, max_body_bytes=64 * 1024, embedding_models=["minilm-l6-v2-int8-onnx"])
+    config = ServerConfig(port=port, max_body_bytes=64 * 1024, embedding_models=["minilm-l6-v2-int8-onnx"],
+                          profile=str(one_thread_profile(home)))
     server = uvicorn.Server(uvicorn.Config(create_app(config, settings), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
