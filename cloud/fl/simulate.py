@@ -32,7 +32,7 @@ ENGINES = ("ray", "inprocess")
 def quiet_env() -> None:
     """No telemetry and no usage stats leave this machine (FACTS.md)."""
     for k in ("FLWR_TELEMETRY_ENABLED", "RAY_USAGE_STATS_ENABLED"):
-        os.environ[k] = "0"
+        os.environ.setdefault(k, "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
