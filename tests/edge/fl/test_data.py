@@ -52,3 +52,26 @@ def test_devices_come_from_the_shipped_profiles_with_speeds() -> None:
 def test_importing_edge_does_not_import_flwr() -> None:
     code = "import sys, frugalstack.edge, frugalstack.edge.fl; assert 'flwr' not in sys.modules, 'flwr imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_product_category_preferences_differ_between_devices() -> None:
+    corpus = load_intent_corpus()
+    assert corpus.categories is not None
+    if corpus.categories.max() < 1:
+        import pytest
+
+        pytest.skip("the sample dataset (issue 4) with product categories is not installed")
+    n_cats = int(corpus.categories.max()) + 1
+
+    def spread(alpha: float) -> float:
+        parts = partition_non_iid(corpus.y_train, 30, alpha=alpha, mean_size=40, seed=5, categories=corpus.categories)
+        hs = []
+        for p in parts:
+            cats = corpus.categories[p]
+            cats = cats[cats >= 0]
+            if len(cats) >= 5:
+                hs.append(np.bincount(cats, minlength=n_cats) / len(cats))
+        h = np.array(hs)
+        return float((0.5 * np.abs(h[:, None, :] - h[None, :, :]).sum(axis=2)).mean())
+
+    assert spread(0.2) > spread(1000.0) + 0.1
