@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?](?!\d)|$)")
+_SENTENCE = re.compile(r"(?:[^.!?\n]|\.(?=\d))+(?:[.!?]|$)")
 _PRICE = re.compile(
     r"(?:(?:€|EUR|\$|£)\s?(\d{1,3}(?:[,\s]\d{3})*(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?))"
     r"|(?:(\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?:€|EUR|euros?|\$|USD|£|GBP)\b)",
