@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,7 +31,9 @@ def chat(
 
     if question == "-":
         question = sys.stdin.read()
-    params = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "seed": seed, "stop": stop or []}
+    params: dict[str, Any] = {
+        "max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "seed": seed, "stop": stop or []
+    }
     with Runtime(model, profile=profile) as rt:
         if db is not None:  # grounded answer (frugalstack.edge.knowledge.rag)
             result = rt.ask(question, db=db, **params)

@@ -93,7 +93,8 @@ class Filters:
 
     def vec_sql(self) -> tuple[str, list[Any]]:
         """Constraints for the vec0 KNN query (metadata columns; attributes through a rowid subquery)."""
-        parts, args = [], []
+        parts: list[str] = []
+        args: list[Any] = []
         if self.products_only:
             parts.append("kind = ?")
             args.append(self.products_only)
@@ -117,7 +118,8 @@ class Filters:
 
     def items_sql(self, alias: str = "i") -> tuple[str, list[Any]]:
         """The same constraints on the ``items`` table (for BM25 and brute-force scans)."""
-        parts, args = [], []
+        parts: list[str] = []
+        args: list[Any] = []
         if self.products_only:
             parts.append(f"{alias}.kind = ?")
             args.append(self.products_only)

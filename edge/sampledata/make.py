@@ -43,7 +43,7 @@ def load_products(path: str | Path) -> list[dict[str, Any]]:
     """Read a products JSONL file (plain or .gz)."""
     p = Path(path)
     opener = gzip.open if p.suffix == ".gz" else open
-    with opener(p, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+    with opener(p, "rt", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
