@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from frugalstack.edge.guard.pipeline import cited_terms
 from frugalstack.edge.guard.policy import INPUT_RAILS, OUTPUT_RAILS
 from frugalstack.shared.schemas import ChatMessage, Usage
 
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
     from frugalstack.edge.backends import GenerationRequest
     from frugalstack.edge.guard.pipeline import GuardPipeline
     from frugalstack.edge.runtime import Reply, Runtime, Stream
+
+
+#: The knowledge store's RAG template puts the customer's question after this marker.
+QUESTION_MARKER = "Question:"
 
 
 def split_rails(rails: Any, known: tuple[str, ...]) -> Mapping[str, bool] | list[str] | None:
@@ -51,11 +56,20 @@ def run_guarded(
     start = time.perf_counter()
     text = _user_text(request)
     verdict_in = None
+    prefix = ""
     if text is not None:
+        if citations is not None and QUESTION_MARKER in text:
+            # A RAG prompt: the facts come from the store (scanned below as retrieved documents); only the
+            # customer's question after the template's marker is user input.
+            cut = text.rindex(QUESTION_MARKER) + len(QUESTION_MARKER)
+            prefix, text = text[:cut], text[cut:]
         # Retrieved records' text is scanned for injection too (a poisoned review or product description).
         retrieved = [str(c.get("text") or c.get("description") or "") for c in citations or []]
         verdict_in = guard.check_input(
-            text, rails=split_rails(rails, INPUT_RAILS), retrieved=[r for r in retrieved if r]
+            text,
+            rails=split_rails(rails, INPUT_RAILS),
+            retrieved=[r for r in retrieved if r],
+            allow_terms=cited_terms(citations),
         )
         if not verdict_in.allowed:
             trace_id = uuid.uuid4().hex
@@ -74,7 +88,7 @@ def run_guarded(
                 input_guard=verdict_in,
             )
         if verdict_in.action == "redact":
-            request = _with_user_text(request, verdict_in.redacted_text)
+            request = _with_user_text(request, prefix + verdict_in.redacted_text)
     reply = runtime._generate(request, operation)
     reply.input_guard = verdict_in
     verdict_out = guard.check_output(

@@ -27,6 +27,11 @@ from frugalstack.shared.errors import ValidationError
 RailSelection = Mapping[str, bool] | Iterable[str] | None
 
 
+def cited_terms(citations: list[dict[str, Any]] | None) -> list[str]:
+    """Titles and brands of cited records: product names like "Alpine Trail Runner" are not people."""
+    return [str(c[k]) for c in citations or [] for k in ("title", "brand") if isinstance(c.get(k), str) and c[k]]
+
+
 class GuardPipeline:
     """Input and output rails under one policy.
 
@@ -83,9 +88,12 @@ class GuardPipeline:
         *,
         rails: RailSelection = None,
         retrieved: list[str] | None = None,
+        allow_terms: list[str] | None = None,
     ) -> GuardVerdict:
-        """Rails on a user message (and on retrieved documents, for indirect injection)."""
-        return self.check(text, direction="input", rails=rails, context=CheckContext(retrieved=retrieved or []))
+        """Rails on a user message (and on retrieved documents, for indirect injection); ``allow_terms``
+        (product titles, brands) are never reported as person names."""
+        ctx = CheckContext(retrieved=retrieved or [], allow_terms=allow_terms or [])
+        return self.check(text, direction="input", rails=rails, context=ctx)
 
     def check_output(
         self,
@@ -96,7 +104,7 @@ class GuardPipeline:
         rails: RailSelection = None,
     ) -> GuardVerdict:
         """Rails on a model answer: PII leakage, toxicity, grounding vs ``citations``, JSON schema."""
-        ctx = CheckContext(citations=citations or [], json_schema=json_schema)
+        ctx = CheckContext(citations=citations or [], json_schema=json_schema, allow_terms=cited_terms(citations))
         return self.check(text, direction="output", rails=rails, context=ctx)
 
     def check(

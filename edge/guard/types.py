@@ -80,6 +80,7 @@ class CheckContext(BaseModel):
     citations: list[dict[str, Any]] = Field(default_factory=list)
     json_schema: dict[str, Any] | None = None
     retrieved: list[str] = Field(default_factory=list, description="retrieved documents to scan for injection")
+    allow_terms: list[str] = Field(default_factory=list, description="product titles/brands never reported as names")
 
 
 @runtime_checkable

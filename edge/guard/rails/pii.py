@@ -94,10 +94,11 @@ class PiiRail:
             if t == "PARTIAL_SCAN"
         ]
         hits = [h for h in hits if h[0] != "PARTIAL_SCAN"]
+        terms = self.brands | {t.casefold() for t in ctx.allow_terms if len(t) >= 3}
         if self.ner and text.strip():
             head = text[: self.ner_max_chars]
             for r in get_analyzer().analyze(head, language="en", entities=["PERSON", "LOCATION"]):
-                if r.entity_type == "PERSON" and not self._plausible_name(text, r.start, r.end):
+                if r.entity_type == "PERSON" and not self._plausible_name(text, r.start, r.end, terms):
                     continue
                 hits.append((r.entity_type, r.start, r.end, float(r.score), "ner"))
             if len(text) > self.ner_max_chars:
@@ -113,13 +114,13 @@ class PiiRail:
                 )
         return _resolve(hits, self.name) + extra
 
-    def _plausible_name(self, text: str, start: int, end: int) -> bool:
+    def _plausible_name(self, text: str, start: int, end: int, terms: set[str] | frozenset[str]) -> bool:
         span = text[start:end].strip()
         if not span or any(c.isdigit() for c in span) or span.isupper() or span.startswith("<"):
             return False
-        lo = max(0, start - 25)
-        window = text[lo : end + 25].casefold()
-        for brand in self.brands:
+        lo = max(0, start - 60)
+        window = text[lo : end + 60].casefold()
+        for brand in terms:
             at = window.find(brand)
             while at >= 0:
                 if lo + at < end and lo + at + len(brand) > start:
