@@ -48,7 +48,7 @@ def eval_cmd(
     cloud_model: Annotated[str, typer.Option(help="Model name sent to the cloud endpoint.")] = "default",
     per_split: Annotated[int, typer.Option(help="Queries per split (dev, test); 0 = all.")] = 40,
     edge_k: Annotated[int, typer.Option(help="Records the device gives its model.")] = 2,
-    cloud_k: Annotated[int, typer.Option(help="Records the cloud gives its model (hybrid search).")] = 2,
+    cloud_k: Annotated[int, typer.Option(help="Records the cloud gives its model (hybrid search).")] = 1,
     max_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 40,
     threads: Annotated[int | None, typer.Option(
         help="llama.cpp threads per arm (1 is fastest on a busy shared CPU; default: the profile's).")] = None,
@@ -116,8 +116,8 @@ def calibrate_cmd(
         raise ConfigError(f"no collected pairs at {path}", hint="run `frugal route eval` first")
     pairs = [Pair(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
     dev = [p for p in pairs if p.split == "dev"]
-    policies, head = ev.policy_scores(dev, dev)
-    chosen = next((p for p in policies if p.name == policy), None)
+    _, head = ev.policy_scores(dev, dev)  # the head that ships is trained on all of dev
+    chosen = next((p for p in ev.dev_scores(dev) if p.name == policy), None)  # thresholds from out-of-fold scores
     if chosen is None:
         raise ValidationError(f"policy {policy} could not be fitted on {len(dev)} dev pairs (needs both outcomes)")
     res = ev.calibrate(chosen.scores, np.array([p.edge_score for p in dev]), np.array([p.cloud_score for p in dev]),

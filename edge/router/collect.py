@@ -130,7 +130,7 @@ def cached(cache: Path) -> dict[str, Pair]:
 
 
 def collect(queries: list[EvalQuery], records: list[Record], runtime: Any, cloud: CloudClient, embedder: Any,
-            cache: Path, *, edge_k: int = 2, cloud_k: int = 2, max_tokens: int = 48,
+            cache: Path, *, edge_k: int = 2, cloud_k: int = 1, max_tokens: int = 48,
             progress: Callable[[int, int], None] | None = None) -> list[Pair]:
     """Answer every query on both arms, appending to (and resuming from) ``cache``."""
     done = cached(cache)

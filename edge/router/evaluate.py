@@ -84,6 +84,26 @@ def policy_scores(dev: Sequence[Pair], test: Sequence[Pair], seed: int = 0) -> t
     return out, head
 
 
+def dev_scores(dev: Sequence[Pair], folds: int = 5, seed: int = 0) -> list[Policy]:
+    """Policy scores on the dev split for calibration; the learned heads' are out-of-fold (each dev query is
+    scored by a head trained without it), else their threshold would be fitted on training predictions."""
+    policies, _ = policy_scores(dev, dev, seed)
+    learned = [p for p in policies if p.name.startswith("learned")]
+    if not learned:
+        return policies
+    idx = np.arange(len(dev))
+    oof = {p.name: np.zeros(len(dev)) for p in learned}
+    for f in range(folds):
+        test_i, train_i = idx[idx % folds == f], idx[idx % folds != f]
+        if not len(test_i):
+            continue
+        fold_pol, _ = policy_scores([dev[i] for i in train_i], [dev[i] for i in test_i], seed)
+        by = {p.name: p for p in fold_pol}
+        for name in oof:  # a fold without both outcomes cannot train: score it neutral
+            oof[name][test_i] = by[name].scores if name in by else 0.5
+    return [Policy(p.name, oof[p.name], p.needs_draft, p.version, p.note) if p.name in oof else p for p in policies]
+
+
 def outcome(arms: Arms, route: np.ndarray, needs_draft: bool) -> dict[str, float]:
     """Figures for one routing of the test set (``route`` True = answered by the cloud)."""
     route = route.astype(bool)

@@ -17,7 +17,7 @@ from frugalstack.edge.router.types import RouteContext, ThresholdRouter
 from frugalstack.shared.errors import ValidationError
 
 ARM_NOTE = ("edge = SmolLM2-135M-Instruct Q4_1 (llama.cpp) on the device, top-k MiniLM records; cloud = the model "
-            "behind the OpenAI-compatible endpoint with a larger hybrid-search context")
+            "behind the OpenAI-compatible endpoint given the top record(s) of a hybrid BM25+vector search over the full catalog")
 
 
 class _Fixed(ThresholdRouter):
@@ -63,7 +63,7 @@ def build(pairs: Sequence[Pair], tier: PriceTier, j_per_token: float, usd_per_kw
     arms = ev.Arms.of(test, tier, j_per_token)
     dev_arms = ev.Arms.of(dev, tier, j_per_token)
     policies, _ = ev.policy_scores(dev, test)
-    dev_policies, _ = ev.policy_scores(dev, dev)  # the same (dev-trained) heads scored on dev, for calibration
+    dev_policies = ev.dev_scores(dev)  # for calibration (learned heads: out-of-fold)
     dev_by = {p.name: p for p in dev_policies}
     curves = ev.curves(arms, policies)
     n = len(test)

@@ -15,7 +15,7 @@ from frugalstack.edge.router.collect import Pair, cached, collect
 
 
 def collect_pairs(cache: Path, *, source: str = "auto", cloud_url: str | None = None, cloud_model: str = "default",
-                  edge_k: int = 2, cloud_k: int = 2, max_tokens: int = 40, limit: int | None = 50,
+                  edge_k: int = 2, cloud_k: int = 1, max_tokens: int = 40, limit: int | None = 50,
                   deadline_s: float = 300.0, threads: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> tuple[list[Pair], str]:
     """Answer the dataset's queries on both arms (resuming from ``cache``); returns the pairs and the source."""
