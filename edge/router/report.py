@@ -17,7 +17,8 @@ from frugalstack.edge.router.types import RouteContext, ThresholdRouter
 from frugalstack.shared.errors import ValidationError
 
 ARM_NOTE = ("edge = SmolLM2-135M-Instruct Q4_1 (llama.cpp) on the device, top-k MiniLM records; cloud = the model "
-            "behind the OpenAI-compatible endpoint given the top record(s) of a hybrid BM25+vector search over the full catalog")
+            "behind the OpenAI-compatible endpoint given the top record(s) of a hybrid BM25+vector search over the "
+            "full catalog")
 
 
 class _Fixed(ThresholdRouter):
