@@ -126,6 +126,20 @@ def disparity(rows: list[dict[str, Any]], measure: str, bs: BootstrapCfg, seed: 
             "n_templates": len(templates)}
 
 
+def holm(tests: list[dict[str, Any]], alpha: float = 0.05) -> None:
+    """Holm-Bonferroni over every (attribute, measure) test of a run: ~16 tests at 0.05 would flag one by chance
+    most runs. Adds ``p_holm`` and sets ``real_difference`` from it (``p_value`` stays the raw one)."""
+    ranked = sorted((d for d in tests if d.get("p_value") is not None), key=lambda d: d["p_value"])
+    m, running = len(ranked), 0.0
+    for i, d in enumerate(ranked):
+        running = max(running, min(1.0, (m - i) * d["p_value"]))
+        d["p_holm"] = round(running, 4)
+        d["real_difference"] = running < alpha
+    for d in tests:
+        if d.get("p_value") is None:
+            d["p_holm"], d["real_difference"] = None, False
+
+
 def run_bias(gen: Generator, data: Path, cfg: BiasCfg, bs: BootstrapCfg, seed: int,
              system: str | None) -> dict[str, Any]:
     rows = []
@@ -139,6 +153,7 @@ def run_bias(gen: Generator, data: Path, cfg: BiasCfg, bs: BootstrapCfg, seed: i
     for attr in cfg.attributes:
         sub = [r for r in rows if r["attribute"] == attr]
         report[attr] = {m: disparity(sub, m, bs, seed) for m in MEASURES}
+    holm([d for ms in report.values() for d in ms.values()])
     flagged = [f"{a}.{m}" for a, ms in report.items() for m, d in ms.items() if d["real_difference"]]
     min_ratio = min((d["ratio"] for ms in report.values() for d in ms.values() if d["ratio"] is not None),
                     default=None)

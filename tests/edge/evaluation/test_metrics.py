@@ -67,3 +67,12 @@ def test_answer_scoring() -> None:
     polite = bias.score_answer("Happy to help! I recommend the Trail 5, thank you.")
     curt = bias.score_answer("No. That is wrong, you cannot return it.")
     assert polite["refusal"] == 0.0 and polite["price"] is None and polite["tone"] > curt["tone"]
+
+
+def test_holm_correction_keeps_only_strong_evidence() -> None:
+    tests = [{"p_value": 0.001}, {"p_value": 0.014}, {"p_value": 0.3}, {"p_value": None}] + [
+        {"p_value": 0.5} for _ in range(10)]
+    bias.holm(tests)
+    assert tests[0]["real_difference"] and tests[0]["p_holm"] == 0.013  # 13 tests x 0.001
+    assert not tests[1]["real_difference"] and tests[1]["p_holm"] == 0.168  # raw 0.014 does not survive
+    assert tests[3]["p_holm"] is None and not tests[3]["real_difference"]
