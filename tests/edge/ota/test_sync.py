@@ -17,8 +17,12 @@ ADMIN = "ota-admin-secret-" + "y" * 32
 
 
 def _records(tmp_path: Path) -> list[Any]:
+    from frugalstack.edge.profiles import get_profile
+
+    host = get_profile("auto")  # one llama.cpp thread: the test machine is shared
+    one = host.model_copy(update={"runtime": host.runtime.model_copy(update={"threads": 1})})
     store = TelemetryStore(tmp_path / "telemetry.db")
-    with Runtime(telemetry=store) as rt:
+    with Runtime(profile=one, telemetry=store) as rt:
         rt.chat("Is the backpack waterproof?", max_tokens=3)
         rt.chat("Do you ship to Norway?", max_tokens=3)
         records = store.recent(10)
