@@ -111,8 +111,6 @@ def compare(
     json_out: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
 ) -> None:
     """Two records side by side: B - A per metric and whether the delta is significant."""
-    from rich.table import Table
-
     from frugalstack.edge.cli.output import console, print_json
     from frugalstack.edge.evaluation import record as rec
 
@@ -121,15 +119,17 @@ def compare(
     if json_out:
         print_json({"a": str(a), "b": str(b), "rows": rows})
         return
-    t = Table(title=f"A = {ra['model']['id']}   B = {rb['model']['id']}")
-    for col in ("metric", "A", "B", "B - A [95% CI]", "significant", "method"):
-        t.add_column(col)
+    # plain aligned lines, not a table: metric names stay whole in logs and narrow terminals
+    console.print(f"A = {ra['model']['id']} ({ra['suite']['name']}@{ra['suite']['version']})   "
+                  f"B = {rb['model']['id']} ({rb['suite']['name']}@{rb['suite']['version']})", highlight=False)
+    width = max(len(r["metric"]) for r in rows) if rows else 6
+    console.print(f"{'metric':<{width}}  {'A':>8}  {'B':>8}  {'B - A [95% CI]':<28}  significant", highlight=False)
     for r in rows:
         ci = "" if r["ci"][0] is None else f" [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}]"
         delta = "" if r["delta"] is None else f"{r['delta']:+.4g}{ci}"
         sig = {True: "yes (B worse)" if r["b_worse"] else "yes (B better)", False: "no", None: "-"}[r["significant"]]
-        t.add_row(r["metric"], _num(r["a"]), _num(r["b"]), delta, sig, r["method"])
-    console.print(t)
+        console.print(f"{r['metric']:<{width}}  {_num(r['a']):>8}  {_num(r['b']):>8}  {delta:<28}  {sig}"
+                      f"  ({r['method']})", highlight=False, soft_wrap=True)
 
 
 def _num(v: float | None) -> str:
