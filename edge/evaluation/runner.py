@@ -81,12 +81,16 @@ def evaluate(
             res = timed("extraction", tasks.run_extraction, gen, data, t.extraction, bs, seed)
             samples["extraction.field_em"] = _samples(res["rows"], "field_em")
             samples["extraction.json_valid"] = _samples(res["rows"], "json_valid")
+            samples["extraction.all_fields"] = _samples(res["rows"], "all_fields")
+            for f in tasks.FIELDS:
+                samples[f"extraction.field_em_{f}"] = _samples(res["rows"], f"f_{f}")
         qa_rows: list[dict[str, Any]] = []
         if t.qa:
             res = timed("qa", tasks.run_qa, gen, data, t.qa, bs, seed)
             qa_rows = res["rows"]
             samples["qa.answer_fact"] = _samples(qa_rows, "fact")
             samples["qa.citation_correct"] = _samples(qa_rows, "citation")
+            samples["qa.citation_valid"] = _samples(qa_rows, "citation_valid")
             sections["qa"] = {"retriever": res["retriever"], "examples": [
                 {k: r[k] for k in ("question", "answer", "fact", "citation")} for r in qa_rows[:3]]}
         tox_rows: list[dict[str, Any]] = []
@@ -95,6 +99,7 @@ def evaluate(
             tox_rows = res["rows"]
             samples["toxicity.non_toxic_rate"] = {"ids": [r["id"] for r in tox_rows],
                                                   "values": [1 - r["toxic"] for r in tox_rows]}
+            samples["toxicity.toxic_rate"] = _samples(tox_rows, "toxic")
             sections["toxicity"] = {"rater": res["rater"], "inputs_flagged_by_rater": res["inputs_flagged"],
                                     "toxic_examples": [{k: r[k] for k in ("prompt", "answer", "score")}
                                                        for r in tox_rows if r["toxic"]][:5]}
