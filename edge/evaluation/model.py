@@ -66,6 +66,10 @@ class RuntimeGenerator:
         self.runtime.close()
 
 
+GGUF_FILE_TYPES = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 15: "Q4_K_M", 17: "Q5_K_M", 18: "Q6_K",
+                   32: "BF16"}
+
+
 def artifact_hash(model: str) -> dict[str, Any]:
     """sha256 of the weights file (or of every file of a model directory) behind a model id or path."""
     from frugalstack.edge.catalog import get_spec, resolve_path
@@ -81,7 +85,13 @@ def artifact_hash(model: str) -> dict[str, Any]:
             while block := fh.read(1 << 20):
                 h.update(block)
                 size += len(block)
-    return {"id": spec.id, "format": spec.format, "quantization": spec.quantization, "path": str(path),
+    quant = spec.quantization
+    if quant is None and spec.format == "gguf":  # an ad-hoc .gguf path: read the file type from its header
+        from frugalstack.edge.gguf import read_gguf
+
+        ftype = read_gguf(path).metadata.get("general.file_type")
+        quant = GGUF_FILE_TYPES.get(ftype, f"file_type {ftype}") if ftype is not None else None
+    return {"id": spec.id, "format": spec.format, "quantization": quant, "path": str(path),
             "sha256": h.hexdigest(), "size_bytes": size}
 
 
