@@ -119,24 +119,35 @@ def outcome(arms: Arms, route: np.ndarray, needs_draft: bool) -> dict[str, float
             "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95))}
 
 
-def at_share(scores: np.ndarray, share: float) -> np.ndarray:
-    """Escalate the ``share`` of queries with the highest scores (ties broken by position)."""
+def at_share(scores: np.ndarray, share: float, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Escalate the ``share`` of queries with the highest scores; ties are broken at random when ``rng`` is
+    given (else by position)."""
     n = round(share * len(scores))
     route = np.zeros(len(scores), bool)
     if n:
-        route[np.argsort(-scores, kind="stable")[:n]] = True
+        jitter = rng.random(len(scores)) if rng is not None else -np.arange(len(scores), dtype=float)
+        route[np.lexsort((-jitter, -scores))[:n]] = True
     return route
+
+
+def tie_averaged(arms: Arms, scores: np.ndarray, share: float, needs_draft: bool, draws: int = 30,
+                 seed: int = 0) -> dict[str, float]:
+    """``outcome`` at a share, averaged over random tie-breaks (a policy with many equal scores, like the
+    cascade's "no grounded citation", must not be credited for the order of the file)."""
+    rng = np.random.default_rng(seed)
+    rows = [outcome(arms, at_share(scores, share, rng), needs_draft) for _ in range(draws)]
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
 
 def random_at(arms: Arms, share: float, seed: int = 0, draws: int = 200) -> dict[str, float]:
     """Random routing at a matched cloud share, averaged over ``draws`` seeded permutations."""
     rng = np.random.default_rng(seed)
-    rows = [outcome(arms, at_share(rng.random(len(arms.edge)), share), False) for _ in range(draws)]
+    rows = [outcome(arms, at_share(rng.random(len(arms.edge)), share), False) for _ in range(draws)]  # no ties
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
 
 def curves(arms: Arms, policies: list[Policy]) -> dict[str, list[dict[str, float]]]:
-    out = {p.name: [{**outcome(arms, at_share(p.scores, s), p.needs_draft), "target_share": s} for s in SHARES]
+    out = {p.name: [{**tie_averaged(arms, p.scores, s, p.needs_draft), "target_share": s} for s in SHARES]
            for p in policies}
     out["random"] = [{**random_at(arms, s), "target_share": s} for s in SHARES]
     oracle = arms.cloud - arms.edge  # upper bound: knows which answer is better
