@@ -87,6 +87,8 @@ def policy_scores(dev: Sequence[Pair], test: Sequence[Pair], seed: int = 0) -> t
 def dev_scores(dev: Sequence[Pair], folds: int = 5, seed: int = 0) -> list[Policy]:
     """Policy scores on the dev split for calibration; the learned heads' are out-of-fold (each dev query is
     scored by a head trained without it), else their threshold would be fitted on training predictions."""
+    order = sorted(range(len(dev)), key=lambda i: dev[i].id)  # folds by id: the same whatever the file order
+    dev = [dev[i] for i in order]
     policies, _ = policy_scores(dev, dev, seed)
     learned = [p for p in policies if p.name.startswith("learned")]
     if not learned:
@@ -101,7 +103,9 @@ def dev_scores(dev: Sequence[Pair], folds: int = 5, seed: int = 0) -> list[Polic
         by = {p.name: p for p in fold_pol}
         for name in oof:  # a fold without both outcomes cannot train: score it neutral
             oof[name][test_i] = by[name].scores if name in by else 0.5
-    return [Policy(p.name, oof[p.name], p.needs_draft, p.version, p.note) if p.name in oof else p for p in policies]
+    back = np.argsort(order)  # scores in the caller's order
+    return [Policy(p.name, oof.get(p.name, p.scores)[back], p.needs_draft, p.version, p.note)
+            for p in policies]
 
 
 def outcome(arms: Arms, route: np.ndarray, needs_draft: bool) -> dict[str, float]:
