@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import spread_pct, summary  # noqa: E402
+from _stats import spread_pct, summary
 
-from frugalstack.edge.runtime import Runtime  # noqa: E402
+from frugalstack.edge.runtime import Runtime
 
 PROMPT = "Write a short product description for a waterproof hiking backpack with a laptop sleeve."
 SYSTEM = "You are a helpful shop assistant."
