@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -191,6 +192,16 @@ def create_app(config: ServerConfig | None = None, settings: EdgeSettings | None
 
     app = FastAPI(title="frugalstack edge server", version="1", lifespan=lifespan)
     app.state.pool = pool
+    guards: list[Any] = []  # the guard pipeline, built on first use (spaCy and MiniLM take seconds)
+    guard_lock = threading.Lock()
+
+    def guard_pipeline() -> Any:
+        with guard_lock:
+            if not guards:
+                from frugalstack.edge.guard.pipeline import GuardPipeline
+
+                guards.append(GuardPipeline(config.guard_policy))
+            return guards[0]
 
     @app.exception_handler(FrugalError)
     async def _frugal(_: Request, exc: FrugalError) -> JSONResponse:
@@ -278,6 +289,15 @@ def create_app(config: ServerConfig | None = None, settings: EdgeSettings | None
             data.append({"object": "embedding", "index": i, "embedding": value})
         return JSONResponse({"object": "list", "data": data, "model": req.model,
                              "usage": {"prompt_tokens": n_tokens, "total_tokens": n_tokens}})
+
+    @app.post("/v1/guard")
+    async def guard(request: Request) -> JSONResponse:
+        """Run the guardrails on a text; same JSON as ``frugal guard check --json``."""
+        from frugalstack.edge.guard.api import GuardRequest, handle
+
+        req = parse(GuardRequest, await read_json(request, config.max_body_bytes))
+        pipeline = await run_in_threadpool(guard_pipeline)
+        return JSONResponse(await run_in_threadpool(handle, req, pipeline))
 
     return app
 

@@ -33,6 +33,7 @@ class ServerConfig(BaseModel):
     max_embedding_inputs: int = Field(2048, ge=1)
     telemetry: bool | None = None
     preload: bool = True
+    guard_policy: str | None = Field(None, description="policy YAML for POST /v1/guard (default: the shipped one)")
 
 
 class ModelPool:
