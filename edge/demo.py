@@ -25,7 +25,10 @@ QUESTIONS = [
 SYSTEM = "You are a helpful shop assistant. Answer in two sentences or fewer."
 
 
-def run_demo(n_questions: int = 6, max_tokens: int = 96, profile: str | None = None) -> None:
+def run_demo(
+    n_questions: int = 6, max_tokens: int = 96, profile: str | None = None, cloud: bool = True,
+    keep_serving: bool = False,
+) -> None:
     from frugalstack.edge.runtime import Runtime
 
     console = Console()
@@ -60,3 +63,19 @@ def run_demo(n_questions: int = 6, max_tokens: int = 96, profile: str | None = N
     console.print()
     console.print(table)
     console.print("[dim]Traces (no raw text) are in the local telemetry DB; see docs/edge-runtime.md.[/dim]")
+    if cloud:
+        _cloud_part(console, keep_serving)
+
+
+def _cloud_part(console: Console, keep_serving: bool) -> None:
+    """The control plane on loopback: a device enrols, answers, uploads telemetry; the dashboard URL is printed."""
+    import tempfile
+    from pathlib import Path
+
+    try:
+        from frugalstack.cloud.demo import run_demo as cloud_demo
+    except ImportError as exc:
+        console.print(f"[yellow]cloud part skipped[/yellow]: {exc} (pip install 'frugalstack[cloud]')")
+        return
+    console.rule("cloud control plane")
+    cloud_demo(Path(tempfile.mkdtemp(prefix="frugal-demo-cloud-")), port=0, questions=2, serve=keep_serving)

@@ -58,11 +58,13 @@ def _root(
 def demo(
     questions: Annotated[int, typer.Option(help="How many shipped questions to answer.")] = 6,
     max_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 96,
+    cloud: Annotated[bool, typer.Option(help="Also run the control plane on loopback with a reporting device.")] = True,
+    keep_serving: Annotated[bool, typer.Option(help="Keep the cloud and its dashboard up until Ctrl-C.")] = False,
 ) -> None:
     """Answer shipped e-commerce questions on the embedded model and print a latency table."""
     from frugalstack.edge.demo import run_demo
 
-    run_demo(n_questions=questions, max_tokens=max_tokens)
+    run_demo(n_questions=questions, max_tokens=max_tokens, cloud=cloud, keep_serving=keep_serving)
 
 
 def main() -> None:
