@@ -208,6 +208,7 @@ def main() -> None:
         store.close()
         (a.out / f"scale-{n}.db").unlink()
         print(n, json.dumps(lat), flush=True)
+        (a.out / "bench_retrieval.json").write_text(json.dumps(result, indent=2))  # partial results survive
     if a.rag_queries:
         result["rag"] = rag_quality(a.out / f"q-{ONNX_MINILM}-float32.db", queries, a.rag_queries)
     (a.out / "bench_retrieval.json").write_text(json.dumps(result, indent=2))
