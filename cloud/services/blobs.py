@@ -20,15 +20,6 @@ class BlobStore:
         os.close(fd)
         return Path(name)
 
-    @staticmethod
-    def hash_file(path: Path) -> tuple[str, int]:
-        h, size = hashlib.sha256(), 0
-        with path.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-                size += len(chunk)
-        return h.hexdigest(), size
-
     def write(self, chunks: Iterable[bytes]) -> tuple[Path, str, int]:
         tmp = self.temp_path()
         h, size = hashlib.sha256(), 0

@@ -7,7 +7,6 @@ only implement ``_reset`` and ``_forward`` and behave identically given the same
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,7 +22,7 @@ from frugalstack.edge.backends.base import (
 )
 from frugalstack.edge.backends.llama_cpp import _StopMatcher
 from frugalstack.shared.errors import UnsupportedFeature, ValidationError
-from frugalstack.shared.schemas import ChatMessage, Usage
+from frugalstack.shared.schemas import Usage
 
 if TYPE_CHECKING:
     from frugalstack.edge.catalog import ModelSpec
@@ -138,24 +137,11 @@ class StepBackend(BaseBackend):
     def count_prompt_tokens(self, request: GenerationRequest) -> int:
         return len(self._prompt_ids(request))
 
-    def truncate(self, request: GenerationRequest, max_prompt_tokens: int) -> GenerationRequest:
-        """Keep the system message and the newest turns; cut the oldest text first."""
-        if request.prompt is not None:
-            ids = self._tok.encode(request.prompt, add_special_tokens=False)
-            return replace(request, prompt=self._tok.decode(ids[-max(1, max_prompt_tokens - 1) :]))
-        messages = list(request.messages or [])
-        system = [m for m in messages if m.role == "system"][:1]
-        rest = [m for m in messages if m not in system]
-        while len(rest) > 1 and self.count_prompt_tokens(replace(request, messages=system + rest)) > max_prompt_tokens:
-            rest.pop(0)
-        trimmed = replace(request, messages=system + rest)
-        over = self.count_prompt_tokens(trimmed) - max_prompt_tokens
-        if over > 0:
-            last = rest[-1]
-            ids = self._tok.encode(last.content, add_special_tokens=False)
-            text = self._tok.decode(ids[-max(1, len(ids) - over - 8) :])
-            trimmed = replace(request, messages=system + rest[:-1] + [ChatMessage(role=last.role, content=text)])
-        return trimmed
+    def _encode(self, text: str) -> list[int]:
+        return list(self._tok.encode(text, add_special_tokens=False))
+
+    def _decode(self, ids: list[int]) -> str:
+        return str(self._tok.decode(ids))
 
     def _top(self, logp: np.ndarray, n: int) -> dict[str, float]:
         if not n:

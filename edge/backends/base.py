@@ -8,7 +8,7 @@ new backend stays one small file.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -129,6 +129,35 @@ class BaseBackend:
 
     name: ClassVar[str] = "base"
     features: ClassVar[frozenset[Feature]] = frozenset()
+
+    def count_prompt_tokens(self, request: GenerationRequest) -> int:
+        raise NotImplementedError
+
+    def _encode(self, text: str) -> list[int]:
+        """Token ids of plain text (no special tokens); backends that truncate implement it."""
+        raise NotImplementedError
+
+    def _decode(self, ids: list[int]) -> str:
+        raise NotImplementedError
+
+    def truncate(self, request: GenerationRequest, max_prompt_tokens: int) -> GenerationRequest:
+        """Keep the system message and the newest turns; cut the oldest text first."""
+        if request.prompt is not None:
+            ids = self._encode(request.prompt)
+            return replace(request, prompt=self._decode(ids[-max(1, max_prompt_tokens - 1) :]))
+        messages = list(request.messages or [])
+        system = [m for m in messages if m.role == "system"][:1]
+        rest = [m for m in messages if m not in system]
+        while len(rest) > 1 and self.count_prompt_tokens(replace(request, messages=system + rest)) > max_prompt_tokens:
+            rest.pop(0)
+        trimmed = replace(request, messages=system + rest)
+        over = self.count_prompt_tokens(trimmed) - max_prompt_tokens
+        if over > 0:  # the newest message alone is too long: keep its end
+            last = rest[-1]
+            ids = self._encode(last.content)
+            text = self._decode(ids[-max(1, len(ids) - over - 8) :])
+            trimmed = replace(request, messages=[*system, *rest[:-1], ChatMessage(role=last.role, content=text)])
+        return trimmed
 
     def check_features(self, request: GenerationRequest) -> None:
         missing = request.features() - set(self.features)

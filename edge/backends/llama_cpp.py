@@ -34,7 +34,7 @@ from frugalstack.shared.errors import (
     UnsupportedFeature,
     ValidationError,
 )
-from frugalstack.shared.schemas import ChatMessage, Usage
+from frugalstack.shared.schemas import Usage
 
 if TYPE_CHECKING:
     from frugalstack.edge.catalog import ModelSpec
@@ -167,28 +167,11 @@ class LlamaCppBackend(BaseBackend):
     def count_prompt_tokens(self, request: GenerationRequest) -> int:
         return len(self._prompt_tokens(request))
 
-    def truncate(self, request: GenerationRequest, max_prompt_tokens: int) -> GenerationRequest:
-        """Keep the system message and the newest turns; cut the oldest text first."""
-        from dataclasses import replace
+    def _encode(self, text: str) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-        if request.prompt is not None:
-            ids = self._llm.tokenize(request.prompt.encode("utf-8"), add_bos=False, special=False)
-            kept = self._llm.detokenize(ids[-max(1, max_prompt_tokens - 1) :]).decode("utf-8", errors="ignore")
-            return replace(request, prompt=kept)
-        messages = list(request.messages or [])
-        system = [m for m in messages if m.role == "system"][:1]
-        rest = [m for m in messages if m not in system]
-        while len(rest) > 1 and self.count_prompt_tokens(replace(request, messages=system + rest)) > max_prompt_tokens:
-            rest.pop(0)
-        trimmed = replace(request, messages=system + rest)
-        over = self.count_prompt_tokens(trimmed) - max_prompt_tokens
-        if over > 0:  # the newest message alone is too long: keep its end
-            last = rest[-1]
-            ids = self._llm.tokenize(last.content.encode("utf-8"), add_bos=False, special=False)
-            keep = max(1, len(ids) - over - 8)
-            text = self._llm.detokenize(ids[-keep:]).decode("utf-8", errors="ignore")
-            trimmed = replace(request, messages=system + rest[:-1] + [ChatMessage(role=last.role, content=text)])
-        return trimmed
+    def _decode(self, ids: list[int]) -> str:
+        return str(self._llm.detokenize(ids).decode("utf-8", errors="ignore"))
 
     def _piece(self, token: int, special: bool = False) -> bytes:
         """Bytes of one token (cached; llama-cpp-python's own helper pads with NULs)."""

@@ -116,3 +116,20 @@ def test_openvino_falls_back_to_cpu_with_warning(tiny_llama: Path, caplog: pytes
     assert backend.device == "CPU"
     assert any("NPU is not available" in r.message for r in caplog.records)
     backend.close()
+
+
+def test_truncate_keeps_system_and_newest_turn(loaded: dict) -> None:
+    backend = loaded["torch"]
+    turns = [ChatMessage(role="system", content="Be brief."), ChatMessage(role="user", content="old " * 400),
+             ChatMessage(role="assistant", content="ok"), ChatMessage(role="user", content="What is 2+2?")]
+    request = GenerationRequest(messages=turns, max_tokens=4)
+    assert backend.count_prompt_tokens(request) > 300
+    cut = backend.truncate(request, 100)
+    assert cut.messages is not None and cut.messages[0].content == "Be brief."
+    assert cut.messages[-1].content == "What is 2+2?" and backend.count_prompt_tokens(cut) <= 100
+    long_last = GenerationRequest(messages=[ChatMessage(role="user", content="word " * 500 + "END")], max_tokens=4)
+    cut = backend.truncate(long_last, 60)
+    assert cut.messages is not None and cut.messages[-1].content.endswith("END")
+    assert backend.count_prompt_tokens(cut) <= 60
+    text = backend.truncate(GenerationRequest(prompt="a " * 300 + "tail", max_tokens=4), 20)
+    assert text.prompt is not None and text.prompt.endswith("tail")
