@@ -51,6 +51,13 @@ def print_table(results: dict[str, Any], console: Console | None = None) -> None
                           f"{r['decode_spread_pct']:.0f}% is over the suite's bound; rerun on a quieter machine")
 
 
+def _rotate(ax: Any) -> None:
+    """Slanted, right-aligned tick labels: model names are long."""
+    ax.tick_params(axis="x", labelsize=7, labelrotation=30)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+
+
 def plots(results: dict[str, Any], out: Path) -> list[Path]:
     import matplotlib
 
@@ -70,7 +77,7 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
     ax.bar(labels, med, yerr=err, capsize=4, color="#4C72B0")
     ax.set_ylabel("decode tokens/s (median, IQR)")
     ax.set_title("Decode speed per model/quantization (measured on this host)")
-    ax.tick_params(axis="x", labelsize=8)
+    _rotate(ax)
     fig.tight_layout()
     made.append(out / "decode_tok_s.png")
     fig.savefig(made[-1], dpi=110)
@@ -82,7 +89,7 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
     ax.set_ylabel("Wh per 1,000 generated tokens")
     ax.set_title("Energy per 1k tokens (estimates; method in report)")
     ax.legend(fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
+    _rotate(ax)
     fig.tight_layout()
     made.append(out / "energy_per_1k_tokens.png")
     fig.savefig(made[-1], dpi=110)
@@ -95,7 +102,8 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
     for i, (key, name) in enumerate([("edge_per_1k", "edge-only"), ("hybrid_per_1k", "hybrid"),
                                      ("cloud_per_1k", "cloud-only")]):
         ax.bar(x + (i - 1) * 0.27, [r["cost"][key] or 0 for r in ok], 0.27, label=name)
-    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_xticks(x, labels)
+    _rotate(ax)
     ax.set_yscale("log")
     ax.set_ylabel(f"cost per 1,000 requests ({ok[0]['cost']['currency']}, log)")
     ax.set_title("Cost per 1k requests: edge vs hybrid vs cloud")
