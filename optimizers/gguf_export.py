@@ -21,6 +21,9 @@ QUANTS = {
     "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M",
     "q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0",
     "q5_k_m": "LLAMA_FTYPE_MOSTLY_Q5_K_M",
+    "q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K",
+    "bf16": "LLAMA_FTYPE_MOSTLY_BF16",
+    "f32": "LLAMA_FTYPE_ALL_F32",
 }
 
 

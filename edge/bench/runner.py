@@ -51,20 +51,12 @@ def _derive(entry: ModelEntry, cache: Path) -> str:
     out = cache / f"{src.stem}.{entry.derive.quantization}.gguf"
     if out.exists():
         return str(out)
-    import llama_cpp
+    import os
 
-    ftypes = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q8_0": 7, "q4_k_m": 15, "q5_k_m": 17, "q6_k": 18,
-              "bf16": 32}
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = ftypes[entry.derive.quantization]
-    params.allow_requantize = True
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    rc = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), params)
-    if rc != 0:
-        raise ConfigError(f"llama.cpp could not quantize {src} to {entry.derive.quantization} (code {rc})")
-    tmp.replace(out)  # atomic: a killed run never leaves a half-written model behind
-    return str(out)
+    from frugalstack.optimizers.gguf_export import quantize_gguf
+
+    # one quantizer for optimize, bench and eval; it writes a temp file and renames it (atomic)
+    return str(quantize_gguf(src, out, entry.derive.quantization, threads=len(os.sched_getaffinity(0))))
 
 
 def _q(values: list[float], q: float) -> float:
