@@ -338,9 +338,11 @@ class Runtime:
     ) -> None:
         if self._telemetry is None:
             return
-        prompt = request.prompt if request.prompt is not None else "\n".join(
-            f"{m.role}: {m.content}" for m in request.messages or []
-        )
+        prompt = None
+        if self._telemetry.record_text:  # joined only when it will be stored: the store drops it otherwise
+            prompt = request.prompt if request.prompt is not None else "\n".join(
+                f"{m.role}: {m.content}" for m in request.messages or []
+            )
         record = TraceRecord(
             trace_id=trace_id,
             timestamp=time.time(),
