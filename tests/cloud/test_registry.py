@@ -44,14 +44,39 @@ def test_dataset_versions_are_hashed_profiled_and_immutable(cloud: Any) -> None:
         assert card["dataset"]["license"] == "CC-BY-4.0" and "PII status: none" in card["markdown"]
 
 
-def test_parquet_without_pyarrow_names_the_package(cloud: Any) -> None:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        with cloud.admin() as c:
-            ds = _ok(c.post("/v1/datasets", json={"name": f"pq-{uuid.uuid4().hex[:6]}"}), 201)
-            r = c.post(f"/v1/datasets/{ds['id']}/versions", params={"format": "parquet"}, content=b"PAR1")
-            assert r.status_code == 501 and "pyarrow" in r.json()["error"]["message"]
+def test_parquet_versions_are_profiled_and_round_trip(cloud: Any) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"sku": ["A1", "A2", "A3"], "price": [9.5, 12.0, 3.25], "stock": [1, 0, 7]}), buf)
+    body = buf.getvalue()
+    with cloud.admin() as c:
+        ds, dv = _dataset(c, body, "parquet")
+        assert dv["row_count"] == 3 and dv["format"] == "parquet"
+        assert dv["schema"] == {"sku": "string", "price": "double", "stock": "int64"}
+        assert dv["content_hash"] == hashlib.sha256(body).hexdigest()
+        back = pq.read_table(io.BytesIO(c.get(f"/v1/dataset-versions/{dv['id']}/content").content))
+        assert back.column("price").to_pylist() == [9.5, 12.0, 3.25]
+        bad = c.post(f"/v1/datasets/{ds['id']}/versions", params={"format": "parquet"}, content=b"PAR1 not parquet")
+        assert bad.status_code == 422 and "Parquet" in bad.json()["error"]["message"]
+
+
+def test_parquet_without_pyarrow_names_the_package(tmp_path: Any, monkeypatch: Any) -> None:
+    import sys
+
+    import pytest
+
+    from frugalstack.cloud.services.datasets import profile_file
+    from frugalstack.shared.errors import MissingDependencyError
+
+    path = tmp_path / "x.parquet"
+    path.write_bytes(b"PAR1")
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # an install without the cloud extra's pyarrow
+    with pytest.raises(MissingDependencyError, match="pyarrow"):
+        profile_file(path, "parquet")
 
 
 def test_promotion_rules_card_and_lineage(cloud: Any) -> None:
