@@ -21,6 +21,9 @@ def serve(
     max_tokens_cap: Annotated[
         int | None, typer.Option(help="Largest max_tokens a request may ask for (default: context size).")
     ] = None,
+    max_concurrent: Annotated[int, typer.Option(help="Generations running at once.")] = 1,
+    max_queue: Annotated[int, typer.Option(help="Requests waiting for a slot; more get 429.")] = 16,
+    queue_timeout: Annotated[float, typer.Option(help="Seconds a queued request waits before 503.")] = 60.0,
 ) -> None:
     """Serve /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models and /health."""
     from frugalstack.edge.catalog import DEFAULT_CHAT_MODEL
@@ -37,5 +40,8 @@ def serve(
         backend=backend,
         max_body_bytes=max_body_kb * 1024,
         max_tokens_cap=max_tokens_cap,
+        max_concurrent=max_concurrent,
+        max_queue=max_queue,
+        queue_timeout_s=queue_timeout,
     )
     run(config)

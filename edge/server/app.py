@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frugalstack.edge.runtime import Runtime, Stream
+from frugalstack.edge.server.admission import Admission, Ticket
 from frugalstack.edge.server.models import ModelPool, ServerConfig
 from frugalstack.edge.server.openai_format import ChunkWriter, chat_response, completion_response
 from frugalstack.edge.server.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
@@ -57,7 +58,23 @@ def error_body(exc: FrugalError) -> dict[str, Any]:
 
 def error_response(exc: FrugalError) -> JSONResponse:
     status = 400 if exc.http_status == 422 else exc.http_status
-    return JSONResponse(error_body(exc), status_code=status)
+    retry = exc.details.get("retry_after")
+    headers = {"Retry-After": str(retry)} if retry is not None else None
+    return JSONResponse(error_body(exc), status_code=status, headers=headers)
+
+
+class HeldStream(StreamingResponse):
+    """A streaming response that gives its admission slot back when it ends, however it ends."""
+
+    def __init__(self, content: Iterator[str], ticket: Ticket):
+        super().__init__(content, media_type="text/event-stream")
+        self.ticket = ticket
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.ticket.release()
 
 
 async def read_json(request: Request, limit: int) -> Any:
@@ -192,6 +209,8 @@ def create_app(config: ServerConfig | None = None, settings: EdgeSettings | None
 
     app = FastAPI(title="frugalstack edge server", version="1", lifespan=lifespan)
     app.state.pool = pool
+    admission = Admission(config.max_concurrent, config.max_queue, config.queue_timeout_s)
+    app.state.admission = admission
     guards: list[Any] = []  # the guard pipeline, built on first use (spaCy and MiniLM take seconds)
     guard_lock = threading.Lock()
 
@@ -222,7 +241,8 @@ def create_app(config: ServerConfig | None = None, settings: EdgeSettings | None
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "models": config.models, "embedding_models": config.embedding_models}
+        return {"status": "ok", "models": config.models, "embedding_models": config.embedding_models,
+                "admission": admission.stats()}
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -241,30 +261,40 @@ def create_app(config: ServerConfig | None = None, settings: EdgeSettings | None
         rt = await run_in_threadpool(pool.runtime, req.model)
         params = chat_params(req, pool, rt)
         messages = chat_messages(req)
-        if not req.stream:
-            reply = await run_in_threadpool(rt.chat, messages, **params)
-            return JSONResponse(chat_response(reply, req.model))
-        stream = rt.stream(messages, **params)
-        first = await run_in_threadpool(_start, stream)
+        ticket = await admission.acquire()
+        try:
+            if not req.stream:
+                reply = await run_in_threadpool(rt.chat, messages, **params)
+                ticket.release()
+                return JSONResponse(chat_response(reply, req.model))
+            stream = rt.stream(messages, **params)
+            first = await run_in_threadpool(_start, stream)
+        except BaseException:
+            ticket.release()
+            raise
         usage = bool(req.stream_options and req.stream_options.include_usage)
         writer = ChunkWriter(req.model, chat=True)
-        return StreamingResponse(_sse(stream, writer, first, usage, req.logprobs), media_type="text/event-stream")
+        return HeldStream(_sse(stream, writer, first, usage, req.logprobs), ticket)
 
     @app.post("/v1/completions", response_model=None)
     async def completions(request: Request) -> JSONResponse | StreamingResponse:
         req = parse(CompletionRequest, await read_json(request, config.max_body_bytes))
         rt = await run_in_threadpool(pool.runtime, req.model)
         prompt, params = completion_params(req, pool, rt)
-        if not req.stream:
-            reply = await run_in_threadpool(rt.complete, prompt, **params)
-            return JSONResponse(completion_response(reply, req.model))
-        stream = rt.stream_complete(prompt, **params)
-        first = await run_in_threadpool(_start, stream)
+        ticket = await admission.acquire()
+        try:
+            if not req.stream:
+                reply = await run_in_threadpool(rt.complete, prompt, **params)
+                ticket.release()
+                return JSONResponse(completion_response(reply, req.model))
+            stream = rt.stream_complete(prompt, **params)
+            first = await run_in_threadpool(_start, stream)
+        except BaseException:
+            ticket.release()
+            raise
         usage = bool(req.stream_options and req.stream_options.include_usage)
         writer = ChunkWriter(req.model, chat=False)
-        return StreamingResponse(
-            _sse(stream, writer, first, usage, req.logprobs is not None), media_type="text/event-stream"
-        )
+        return HeldStream(_sse(stream, writer, first, usage, req.logprobs is not None), ticket)
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> JSONResponse:

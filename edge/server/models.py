@@ -34,6 +34,9 @@ class ServerConfig(BaseModel):
     telemetry: bool | None = None
     preload: bool = True
     guard_policy: str | None = Field(None, description="policy YAML for POST /v1/guard (default: the shipped one)")
+    max_concurrent: int = Field(1, ge=1, description="generations holding the model at once (the runtime runs one)")
+    max_queue: int = Field(16, ge=0, description="requests waiting for a slot; beyond this: 429")
+    queue_timeout_s: float = Field(60.0, gt=0, description="a queued request without a slot by then: 503")
 
 
 class ModelPool:
