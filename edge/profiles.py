@@ -95,8 +95,8 @@ def load_profile_file(path: str | Path) -> DeviceProfile:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read device profile {p}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"device profile {p} is not valid YAML: {exc}") from exc
+    except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: hostile nesting ([[[[...]]]])
+        raise ConfigError(f"device profile {p} is not valid YAML: {type(exc).__name__}: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"device profile {p} must be a YAML mapping")
     try:

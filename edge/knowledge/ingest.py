@@ -95,9 +95,10 @@ def doc_items(doc_id: str, markdown: str) -> list[Item]:
     return items
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Raw lines: each is decoded on its own, so one bad byte costs one line, not the whole file."""
     opener: Callable[..., Any] = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
+    with opener(path, "rb") as fh:
         yield from enumerate(fh, start=1)
 
 
@@ -133,11 +134,11 @@ def ingest(
 
     batch: list[Item] = []
     for path in products:
-        for lineno, line in _lines(path):
-            if not line.strip():
+        for lineno, raw in _lines(path):
+            if not raw.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(raw.decode("utf-8"))
                 if not isinstance(obj, dict):
                     raise ValueError("a line must hold one JSON object")
                 if obj.get("_deleted") is True:
@@ -145,7 +146,7 @@ def ingest(
                     report.deleted += store.delete([str(obj["id"])])
                     continue
                 batch.append(product_item(ProductIn.model_validate(obj)))
-            except (ValueError, KeyError, PydanticError) as exc:
+            except (ValueError, KeyError, RecursionError, PydanticError) as exc:
                 msg = str(exc).splitlines()
                 report.errors.append(LineError(str(path), lineno, " ".join(m.strip() for m in msg[:3])))
                 continue
