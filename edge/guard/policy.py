@@ -146,7 +146,7 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
     """Validate YAML text; every problem becomes one ``ConfigError`` naming the file and the field."""
     try:
         raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: hostile nesting ([[[[...]]]])
         raise ConfigError(f"{where} is not valid YAML: {exc}".replace("\n", " ")) from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a YAML mapping with rules, got {type(raw).__name__}")
