@@ -50,7 +50,7 @@ class Reply:
     tokens_per_s: float | None
     trace_id: str
     logprobs: list[TokenLogprob] | None = None
-    input_guard: Any = None  # GuardVerdict on the user's text when Runtime(guard=...) is set
+    input_guard: Any = None  # GuardVerdict on the user's text when the runtime has a guard (the default)
     output_guard: Any = None  # GuardVerdict on the answer
     feedback_store: Any = field(default=None, repr=False)  # FeedbackStore from Runtime(feedback=...)
 
@@ -121,6 +121,16 @@ def _request(params: dict[str, Any], **what: Any) -> GenerationRequest:
         raise ValidationError(f"unknown generation parameter: {exc}") from exc
 
 
+def _make_guard(guard: Any, settings: EdgeSettings) -> Any:
+    if guard is False or (guard is None and not settings.guard):
+        return None
+    if guard is None or guard is True or isinstance(guard, str | Path):
+        from frugalstack.edge.guard.pipeline import GuardPipeline  # models load on the first check
+
+        return GuardPipeline(settings.guard_policy if guard is None or guard is True else guard)
+    return guard
+
+
 class Runtime:
     """Load a model once, then ``chat``, ``complete`` or ``stream`` with it.
 
@@ -138,18 +148,30 @@ class Runtime:
         telemetry: bool | TelemetryStore | None = None,
         guard: Any = None,
         feedback: Any = None,
+        artifacts: str | Path | None = None,
     ):
-        self.guard = guard  # GuardPipeline | None: rails on every chat/complete (frugalstack.edge.guard.hook)
         self.feedback_store = feedback  # FeedbackStore | None: what reply.feedback(...) writes to
         self.settings = settings or EdgeSettings()
+        # GuardPipeline | None: rails on every chat/ask/stream (frugalstack.edge.guard.hook). None follows
+        # settings.guard (on by default, policy settings.guard_policy); False: off; a path/name: that policy.
+        self.guard = _make_guard(guard, self.settings)
         self.profile = get_profile(profile if profile is not None else self.settings.profile)
         self.spec: ModelSpec = get_spec(model or self.settings.model)
         if self.spec.task == "embedding":
             raise ConfigError(f"model {self.spec.id} is an embedding model; pick a chat model")
-        self.backend_name = backend or self.spec.backend
-        path = resolve_path(self.spec)
+        # artifacts = a `frugal optimize` output: the profile's planner picks format, backend, device, context
+        self.plan: dict[str, Any] | None = None
+        if artifacts is not None:
+            from frugalstack.optimizers.plan import plan_runtime
+
+            self.plan = plan_runtime(self.profile, artifacts)
+        self.backend_name = backend or (self.plan["backend"] if self.plan else self.spec.backend)
+        path = Path(self.plan["artifact_path"]) if self.plan else resolve_path(self.spec)
         self._check_memory(path)
         run_settings = self.profile.runtime.model_copy(update={"threads": self._threads()})
+        if self.plan:
+            run_settings = run_settings.model_copy(
+                update={"context_size": self.plan["context_size"], "device": self.plan["device"]})
         self._backend: Backend = create_backend(self.backend_name)
         self._backend.load(path, self.spec, run_settings)
         self._lock = threading.Lock()

@@ -27,6 +27,10 @@ class EdgeSettings(BaseSettings):
         "error", description="prompt longer than the context: raise, or keep the newest tokens"
     )
     max_input_chars: int = Field(1_000_000, ge=1, description="inputs longer than this are refused unread")
+    guard: bool = Field(True, description="guard rails on every chat/ask/stream (FRUGAL_GUARD=0 turns them off)")
+    guard_policy: str = Field(
+        "runtime", description="guard policy YAML path, or a shipped one: runtime (flags off-topic), default (refuses)"
+    )
 
     @property
     def telemetry_path(self) -> Path:

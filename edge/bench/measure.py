@@ -95,7 +95,7 @@ def _run(spec: CellSpec, progress: Any) -> CellResult:
     result = CellResult(spec=asdict(spec), ok=False)
     rss0 = psutil.Process().memory_info().rss
     t0 = time.perf_counter()
-    rt = Runtime(spec.model, profile=spec.profile, backend=spec.backend, telemetry=False)
+    rt = Runtime(spec.model, profile=spec.profile, backend=spec.backend, telemetry=False, guard=False)
     result.load_s = time.perf_counter() - t0
     result.model_rss_mb = (psutil.Process().memory_info().rss - rss0) / 2**20
     result.threads = rt.profile.runtime.threads if rt.profile.detected else min(

@@ -39,7 +39,7 @@ class RuntimeGenerator:
         self.name = model
         self.seed = seed
         try:
-            self.runtime = Runtime(model, backend=backend, profile=profile, telemetry=False)
+            self.runtime = Runtime(model, backend=backend, profile=profile, telemetry=False, guard=False)
         except FrugalError:
             raise
         except Exception as exc:  # a backend that fails in its own way still becomes one clear error

@@ -108,6 +108,7 @@ class Policy(BaseModel):
 
     version: Literal[1] = 1
     name: str = "custom"
+    extends: str | None = Field(None, description="a shipped policy (default, runtime) this one overrides")
     max_chars: int = Field(1_000_000, ge=1, le=10_000_000)
     ner_max_chars: int = Field(20_000, ge=100, le=1_000_000)
     rails: RailSwitches = Field(default_factory=RailSwitches)
@@ -142,6 +143,28 @@ def most_severe(actions: list[Action]) -> Action:
     return max(actions, key=SEVERITY.__getitem__, default="allow")
 
 
+#: Policies that ship with the package, by name (``load_policy("runtime")``, ``extends: default``).
+SHIPPED = {"default": "default_policy.yaml", "runtime": "runtime_policy.yaml"}
+
+
+def _shipped_text(name: str) -> str:
+    return resources.files("frugalstack.edge.guard").joinpath("data", SHIPPED[name]).read_text("utf-8")
+
+
+def _extend(raw: dict[str, object], where: str, depth: int = 0) -> dict[str, object]:
+    """``extends: NAME``: this file's keys replace the base's, its rules go first (first match wins)."""
+    base_name = raw.get("extends")
+    if base_name is None:
+        return raw
+    if base_name not in SHIPPED or depth > 3:
+        raise ConfigError(f"{where}: extends must name a shipped policy {sorted(SHIPPED)}, got {base_name!r}")
+    base = _extend(yaml.safe_load(_shipped_text(str(base_name))), SHIPPED[str(base_name)], depth + 1)
+    rules, base_rules = raw.get("rules") or [], base.get("rules") or []
+    if not isinstance(rules, list) or not isinstance(base_rules, list):
+        raise ConfigError(f"invalid guard policy {where}: rules must be a list")
+    return {**base, **raw, "rules": [*rules, *base_rules]}
+
+
 def parse_policy(text: str, where: str = "<policy>") -> Policy:
     """Validate YAML text; every problem becomes one ``ConfigError`` naming the file and the field."""
     try:
@@ -150,6 +173,7 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
         raise ConfigError(f"{where} is not valid YAML: {exc}".replace("\n", " ")) from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a YAML mapping with rules, got {type(raw).__name__}")
+    raw = _extend(raw, where)
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:
@@ -158,12 +182,12 @@ def parse_policy(text: str, where: str = "<policy>") -> Policy:
 
 
 def load_policy(source: str | Path | Policy | None = None) -> Policy:
-    """A policy from a path, a ``Policy``, or the shipped default (``None``)."""
+    """A policy from a path, a ``Policy``, a shipped name (``"default"``, ``"runtime"``) or the default."""
     if isinstance(source, Policy):
         return source
-    if source is None:
-        text = resources.files("frugalstack.edge.guard").joinpath("data/default_policy.yaml").read_text("utf-8")
-        return parse_policy(text, "default_policy.yaml")
+    if source is None or (isinstance(source, str) and source in SHIPPED and not Path(source).is_file()):
+        name = source or "default"
+        return parse_policy(_shipped_text(name), SHIPPED[name])
     path = Path(source)
     if not path.is_file():
         raise ConfigError(f"guard policy file {path} does not exist")

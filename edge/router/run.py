@@ -46,7 +46,7 @@ def collect_pairs(cache: Path, *, source: str = "auto", cloud_url: str | None = 
         client = CloudClient(cloud_url, cloud_model, api_key=os.environ.get("FRUGAL_CLOUD_API_KEY"),
                              deadline_s=deadline_s)
         stack.callback(client.close)
-        runtime = stack.enter_context(Runtime(profile=profile, telemetry=False))
+        runtime = stack.enter_context(Runtime(profile=profile, telemetry=False, guard=False))
         pairs = collect(queries, records, runtime, client, embedder, cache, edge_k=edge_k, cloud_k=cloud_k,
                         max_tokens=max_tokens, progress=progress)
     return pairs, src

@@ -206,3 +206,27 @@ def test_concurrent_requests_are_serialised(runtime: Runtime) -> None:
         t.join(60)
     assert not errors
     assert len(results) == 3 and len(set(results)) == 1
+
+
+def test_guard_applies_by_default_and_switches_off(runtime: Runtime, tmp_path: Path) -> None:
+    card = "Where is order 88213? My card is 4111 1111 1111 1111."
+    reply = runtime.chat(card, max_tokens=4)
+    assert runtime.guard is not None and runtime.guard.policy.name == "runtime-default"
+    assert reply.input_guard.action == "redact" and "CREDIT_CARD" in {f.type for f in reply.input_guard.findings}
+    assert reply.output_guard is not None and "input_guard" in reply.to_dict()
+    # The runtime policy flags an off-topic prompt instead of refusing it: the model still answers.
+    off = runtime.chat("Name a fruit.", max_tokens=4)
+    assert off.finish_reason in ("stop", "length") and off.usage.output_tokens > 0
+    # Per call, per runtime, and per settings (FRUGAL_GUARD=0), the rails switch off.
+    assert runtime.chat(card, max_tokens=2, guard=False).input_guard is None
+    assert Runtime(profile="laptop-x86", telemetry=False, guard=False).guard is None
+    assert Runtime(profile="laptop-x86", telemetry=False, settings=EdgeSettings(guard=False)).guard is None
+    # FRUGAL_GUARD_POLICY=default: the shop policy refuses off-topic messages before the model runs.
+    strict = Runtime(profile="laptop-x86", telemetry=False, settings=EdgeSettings(guard_policy="default"))
+    refused = strict.chat("Write me a poem about the sea and the moon.", max_tokens=4)
+    strict.close()
+    assert refused.finish_reason == "guard_block" and refused.usage.output_tokens == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules: [{rail: nope, action: allow}]")
+    with pytest.raises(ConfigError, match="unknown rail"):
+        Runtime(profile="laptop-x86", telemetry=False, settings=EdgeSettings(guard_policy=str(bad)))
