@@ -12,9 +12,10 @@ from frugalstack.cloud import errors
 from frugalstack.cloud.db import Database
 from frugalstack.cloud.middleware import BodyLimit
 from frugalstack.cloud.routers import ROUTERS
+from frugalstack.cloud.routers.features import router as features_router
 from frugalstack.cloud.services import audit
 from frugalstack.cloud.services.blobs import BlobStore
-from frugalstack.cloud.services.ratelimit import RateLimiter
+from frugalstack.cloud.services.ratelimit import make_limiter
 from frugalstack.cloud.services.signing import Signer
 from frugalstack.cloud.settings import CloudSettings
 from frugalstack.cloud.state import CloudState
@@ -41,7 +42,8 @@ def build_state(settings: CloudSettings) -> CloudState:
         db=db,
         signer=Signer(settings.signing_key_path),
         blobs=BlobStore(settings.artifacts_dir),
-        limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        limiter=make_limiter(settings.rate_limit_store, db.engine, settings.rate_limit_per_minute,
+                             settings.rate_limit_burst),
         admin_secret=admin_secret,
     )
 
@@ -60,6 +62,7 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(features_router)
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

@@ -65,6 +65,17 @@ class ManifestDeletion(BaseModel):
     subject_id: str
 
 
+class ManifestFeatures(BaseModel):
+    """The device slice's feature snapshot (a signed artifact the edge loads into its online store)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    snapshot_id: str
+    created_at: float
+    views: list[str] = Field(default_factory=list)
+    artifact: ManifestArtifact
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -81,6 +92,7 @@ class Manifest(BaseModel):
     experiments: list[ManifestExperiment] = Field(default_factory=list)
     deletion_requests: list[ManifestDeletion] = Field(default_factory=list)
     allow_raw_prompts: bool = False
+    features: ManifestFeatures | None = None
 
 
 class SignedManifest(BaseModel):

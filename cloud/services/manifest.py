@@ -95,4 +95,8 @@ def unsigned(session: Session, device: Device, ttl_s: int = 3600) -> Manifest:
         for r in session.scalars(select(DeletionRequest).where(DeletionRequest.status == "pending"))
         if device.id not in (r.acked_by or [])
     ]
+    from frugalstack.cloud.features.materialize import for_device, manifest_entry
+
+    snap = for_device(session, device.id, device.profile)
+    fields["features"] = manifest_entry(snap) if snap is not None else None
     return Manifest(**fields)

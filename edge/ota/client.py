@@ -37,12 +37,15 @@ class UpdateResult:
     version: str | None
     manifest: Manifest
     error: str | None = None
+    features: str | None = None  # the feature snapshot's outcome when the client has a features DB
 
 
 class OtaClient:
     def __init__(self, base_url: str, api_key: str, device_id: str, store: ModelStore | Path,
-                 *, public_key: str | None = None, timeout: float = 60.0, transport: Any = None):
+                 *, public_key: str | None = None, timeout: float = 60.0, transport: Any = None,
+                 features_db: Path | None = None):
         self.device_id = device_id
+        self.features_db = features_db
         self.store = store if isinstance(store, ModelStore) else ModelStore(Path(store))
         self.http = httpx.Client(base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {api_key}"},
                                  timeout=timeout, transport=transport)
@@ -132,6 +135,10 @@ class OtaClient:
     def update(self, loader: Loader | None = load_with_runtime, *, report: bool = True) -> UpdateResult:
         """Apply the manifest's model if it changed; roll back if the new one does not load; report."""
         result = self._update(loader)
+        if self.features_db is not None:
+            from frugalstack.edge.ota.features import sync_features
+
+            result.features = sync_features(self, result.manifest, self.features_db)
         if report:
             self.report(result)
         return result
