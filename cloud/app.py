@@ -15,7 +15,7 @@ from frugalstack.cloud.routers import ROUTERS
 from frugalstack.cloud.routers.features import router as features_router
 from frugalstack.cloud.services import audit
 from frugalstack.cloud.services.blobs import BlobStore
-from frugalstack.cloud.services.ratelimit import make_limiter
+from frugalstack.cloud.services.ratelimit import RateLimiter
 from frugalstack.cloud.services.signing import Signer
 from frugalstack.cloud.settings import CloudSettings
 from frugalstack.cloud.state import CloudState
@@ -42,8 +42,7 @@ def build_state(settings: CloudSettings) -> CloudState:
         db=db,
         signer=Signer(settings.signing_key_path),
         blobs=BlobStore(settings.artifacts_dir),
-        limiter=make_limiter(settings.rate_limit_store, db.engine, settings.rate_limit_per_minute,
-                             settings.rate_limit_burst),
+        limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         admin_secret=admin_secret,
     )
 
