@@ -11,10 +11,12 @@ import base64
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
@@ -27,6 +29,7 @@ from frugalstack.edge.server.admission import Admission, Ticket
 from frugalstack.edge.server.models import ModelPool, ServerConfig
 from frugalstack.edge.server.openai_format import ChunkWriter, chat_response, completion_response
 from frugalstack.edge.server.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+from frugalstack.edge.server.spec import document_request_bodies
 from frugalstack.edge.settings import EdgeSettings
 from frugalstack.shared.errors import FrugalError, PayloadTooLargeError, UnsupportedFeature, ValidationError
 from frugalstack.shared.schemas import ChatMessage
@@ -63,17 +66,33 @@ def error_response(exc: FrugalError) -> JSONResponse:
     return JSONResponse(error_body(exc), status_code=status, headers=headers)
 
 
+def _close_generator(gen: Any) -> None:
+    """Close a generator another thread may be inside of (a piece takes milliseconds): retry until idle."""
+    for _ in range(3000):
+        try:
+            gen.close()
+            return
+        except ValueError:  # "generator already executing"
+            time.sleep(0.01)
+
+
 class HeldStream(StreamingResponse):
-    """A streaming response that gives its admission slot back when it ends, however it ends."""
+    """A streaming response that gives its admission slot back when it ends, however it ends.
+
+    When the client hangs up, Starlette abandons the body iterator; it would close (and free the
+    runtime's lock) only when garbage collected. Close it here, then free the slot.
+    """
 
     def __init__(self, content: Iterator[str], ticket: Ticket):
         super().__init__(content, media_type="text/event-stream")
-        self.ticket = ticket
+        self.content, self.ticket = content, ticket
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(_close_generator, self.content)
             self.ticket.release()
 
 
@@ -208,6 +227,7 @@ def create_app(config: ServerConfig | None = None, settings: EdgeSettings | None
         await run_in_threadpool(pool.close)
 
     app = FastAPI(title="frugalstack edge server", version="1", lifespan=lifespan)
+    document_request_bodies(app)
     app.state.pool = pool
     admission = Admission(config.max_concurrent, config.max_queue, config.queue_timeout_s)
     app.state.admission = admission

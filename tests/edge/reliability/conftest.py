@@ -48,29 +48,38 @@ def serve_app(app: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def edge_server(tmp_path: Path) -> Callable[..., Any]:
-    """``edge_server(**ServerConfig fields)`` -> context manager yielding the URL of a server on SmolLM2."""
+def one_thread_profile(tmp_path: Path) -> Path:
+    """The host profile with one llama.cpp thread: its spinning threads crawl when the shared CPUs are busy."""
     import yaml
 
     from frugalstack.edge.profiles import detect_profile
+
+    data = detect_profile().model_dump(mode="json")
+    data["runtime"]["threads"] = 1
+    profile = tmp_path / "one-thread.yaml"
+    profile.write_text(yaml.safe_dump(data))
+    return profile
+
+
+@pytest.fixture
+def edge_server(tmp_path: Path, one_thread_profile: Path) -> Callable[..., Any]:
+    """``edge_server(**ServerConfig fields)`` -> context manager yielding the URL of a server on SmolLM2."""
     from frugalstack.edge.server.app import create_app
     from frugalstack.edge.server.models import ServerConfig
     from frugalstack.edge.settings import EdgeSettings
 
-    data = detect_profile().model_dump(mode="json")
-    data["runtime"]["threads"] = 1  # the test machine is shared; llama.cpp spin-waits otherwise
-    profile = tmp_path / "one-thread.yaml"
-    profile.write_text(yaml.safe_dump(data))
+    profile = one_thread_profile
 
     def make(**fields: Any) -> Any:
         config = ServerConfig(port=0, embedding_models=[], profile=str(profile), telemetry=False, **fields)
-        return serve_app(create_app(config, EdgeSettings(home=tmp_path, telemetry=False)))
+        return serve_app(create_app(config, EdgeSettings(home=tmp_path, telemetry=False, guard=False)))
 
     return make
 
 
-def _run_until_acks(code: str, args: list[str], acks_before_kill: int, timeout: float = 60.0) -> list[str]:
-    """Start ``python -c code *args``; SIGKILL it once it has printed ``acks_before_kill`` ``ACK`` lines.
+def _run_until_acks(code: str, args: list[str], acks_before_kill: int, timeout: float = 60.0,
+                    delay_s: float = 0.0) -> list[str]:
+    """Start ``python -c code *args``; SIGKILL it ``delay_s`` after it printed ``acks_before_kill`` ``ACK`` lines.
 
     Returns every ACK payload it printed before dying (the writes it acknowledged as durable).
     """
@@ -85,6 +94,7 @@ def _run_until_acks(code: str, args: list[str], acks_before_kill: int, timeout: 
             if line.startswith("ACK "):
                 acks.append(line[4:].strip())
                 if len(acks) >= acks_before_kill:
+                    time.sleep(delay_s)  # land the kill inside the next write, not between two
                     os.kill(proc.pid, signal.SIGKILL)
                     break
             if time.monotonic() > deadline:
