@@ -29,6 +29,7 @@ class Format:
     name: str
     family: str  # torch | gguf | onnx | openvino | tflite
     quantization: str
+    via: str = ""  # conversion route where there are two (openvino: "" = from ONNX, "torch" = torch.export)
 
 
 FORMATS: dict[str, Format] = {
@@ -39,6 +40,7 @@ FORMATS: dict[str, Format] = {
         Format("onnx-fp32", "onnx", "fp32"),
         Format("onnx-int8", "onnx", "int8"),
         *(Format(f"openvino-{q}", "openvino", q) for q in ("fp32", "fp16", "int8", "int4")),
+        *(Format(f"openvino-torch-{q}", "openvino", q, "torch") for q in ("fp32", "fp16", "int8", "int4")),
         Format("tflite-fp32", "tflite", "fp32"),
         Format("tflite-int8", "tflite", "int8"),
     ]
@@ -117,17 +119,16 @@ def build(fmt: Format, source: Path, checkpoint: Path, out: Path, threads: int) 
         from frugalstack.optimizers.openvino_export import IR_NAME, ensure_openvino
 
         if not (target / IR_NAME).is_file():
-            _link_tree(ensure_openvino(checkpoint, fmt.quantization), target)
+            _link_tree(ensure_openvino(checkpoint, fmt.quantization, via=fmt.via or "onnx"), target)
         return target
     if fmt.family == "tflite":
-        from frugalstack.optimizers.tflite_export import convert_to_tflite, import_litert_torch
+        from frugalstack.optimizers.tflite_export import build_tflite
 
-        try:
-            import_litert_torch()
-        except MissingDependencyError as exc:
-            raise FormatSkipped(str(exc)) from None
         if not (target / "model.tflite").is_file():
-            convert_to_tflite(checkpoint, target, fmt.quantization)
+            try:
+                build_tflite(checkpoint, target, fmt.quantization)
+            except MissingDependencyError as exc:
+                raise FormatSkipped(str(exc)) from None
         return target
     raise ConfigError(f"no builder for format family {fmt.family!r}")
 

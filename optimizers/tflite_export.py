@@ -1,13 +1,14 @@
-"""``.tflite`` artifacts via litert-torch (the TensorFlow-free converter, a heavy optional extra).
+"""``.tflite`` artifacts: litert-torch (the general converter, a heavy optional extra) or the built-in writer.
 
 litert-torch brings ~760 MB (jax, jaxlib) and pins typing_extensions<4.13, so it lives in its own
-extra, ``frugalstack[litert-convert]``; without it conversion raises ``MissingDependencyError`` and
-``frugal optimize`` reports the tflite formats as skipped. Running a ``.tflite`` only needs
-``ai-edge-litert`` (the ``litert`` extra).
+extra, ``frugalstack[litert-convert]``. Without it, fp32 ``.tflite`` files of Llama-style checkpoints
+(SmolLM2) are written by ``frugalstack.optimizers.tflite_writer`` from the schema in ``ai-edge-litert``;
+int8 and other architectures then raise ``MissingDependencyError`` naming the extra, and ``frugal
+optimize`` reports them as skipped. Running a ``.tflite`` only needs ``ai-edge-litert`` (``litert``).
 
-The exported graph maps token ids ``[1, seq_len]`` to logits (no KV cache, fixed length), the layout
-the LiteRT backend's single-signature path reads. Not exercised on this machine: litert-torch is not
-installed here.
+Both routes export a graph mapping token ids ``[1, seq_len]`` to logits (no KV cache, fixed length), the
+layout the LiteRT backend's single-signature path reads. The litert-torch route is not exercised on this
+machine (not installed); its test skips naming the extra.
 """
 
 from __future__ import annotations
@@ -66,11 +67,31 @@ def convert_to_tflite(checkpoint: Path, out: Path, quantization: str = "int8", s
     return publish_dir(tmp, out)
 
 
-def ensure_tflite(source: Path, quantization: str = "int8", cache: Path | None = None) -> Path:
-    import_litert_torch()  # fail fast, before the checkpoint is made
+def has_litert_torch() -> bool:
+    try:
+        import_litert_torch()
+    except MissingDependencyError:
+        return False
+    return True
+
+
+def build_tflite(checkpoint: Path, out: Path, quantization: str) -> Path:
+    """litert-torch when installed; else the built-in writer (fp32 only), else a clear missing-extra error."""
+    if has_litert_torch():
+        return convert_to_tflite(checkpoint, out, quantization)
+    if quantization != "fp32":
+        import_litert_torch()  # raises MissingDependencyError naming the litert-convert extra
+    from frugalstack.optimizers.tflite_writer import write_tflite
+
+    return write_tflite(checkpoint, out)
+
+
+def ensure_tflite(source: Path, quantization: str = "fp32", cache: Path | None = None) -> Path:
+    if quantization != "fp32":
+        import_litert_torch()  # fail fast, before the checkpoint is made
     ckpt = ensure_transformers_checkpoint(source, cache)
     stem = ckpt.name.removesuffix("-transformers-fp32")
     out = (cache or artifacts_dir()) / f"{stem}-{quick_key(ckpt)}-tflite-{quantization}"
     if not (out / "model.tflite").is_file():
-        convert_to_tflite(ckpt, out, quantization)
+        build_tflite(ckpt, out, quantization)
     return out

@@ -5,11 +5,12 @@ Two layouts are read:
 * litert-torch / ai-edge-torch generative exports with ``prefill`` and ``decode`` signatures whose
   inputs are ``tokens``, ``input_pos`` and ``kv_cache_{k,v}_{i}`` (the cache is carried between calls);
 * a single signature mapping token ids ``[1, T]`` to logits ``[1, T, vocab]`` (what
-  ``frugalstack.optimizers.tflite_export`` writes): no cache, the sequence is re-run each step, padded
-  to the graph's fixed length.
+  ``frugalstack.optimizers.tflite_export`` and its built-in writer produce): no cache, the sequence is
+  re-run each step, padded to the graph's fixed length; the context is capped at ``T``.
 
-The tokenizer (``tokenizer.json`` + config) must sit next to the ``.tflite`` file. Converting a model
-to ``.tflite`` needs ``litert-torch``, a heavy optional extra (``frugalstack[litert-convert]``).
+The tokenizer (``tokenizer.json`` + config) must sit next to the ``.tflite`` file. A transformers or
+GGUF source is converted on load: fp32 by the built-in writer (Llama-style models), anything else needs
+``litert-torch``, a heavy optional extra (``frugalstack[litert-convert]``).
 """
 
 from __future__ import annotations
@@ -104,12 +105,7 @@ class LiteRTBackend(StepBackend):
     def _forward(self, ids: list[int]) -> np.ndarray:
         if not self._kv_mode:
             self._ids.extend(ids)
-            n = len(self._ids)
-            tokens = np.zeros((1, self._seq_len if self._seq_len > 0 else n), dtype=self._input_dtype)
-            tokens[0, :n] = self._ids
-            out = self._runner(**{self._input_name: tokens})
-            logits = next(iter(out.values()))
-            return np.asarray(logits[0, n - 1], dtype=np.float32)
+            return self._window(self._ids)[-1]
         # KV layout: prefill all but the last new token, then decode the last one to get its logits.
         head, last = ids[:-1], ids[-1]
         if head:
@@ -123,6 +119,27 @@ class LiteRTBackend(StepBackend):
         self._pos += 1
         self._cache.update({k: v for k, v in out.items() if k.startswith("kv_cache")})
         return np.asarray(out["logits"][0, -1], dtype=np.float32)
+
+    def _window(self, ids: list[int]) -> np.ndarray:
+        """Logits ``[len(ids), vocab]`` of one run of the single-signature graph, right-padded to its length."""
+        n = len(ids)
+        tokens = np.zeros((1, self._seq_len if self._seq_len > 0 else n), dtype=self._input_dtype)
+        tokens[0, :n] = ids
+        logits = next(iter(self._runner(**{self._input_name: tokens}).values()))
+        return np.asarray(logits[0, :n], dtype=np.float32)
+
+    def score(self, ids: list[int]) -> np.ndarray:
+        """Per-position logits; past the fixed window, windows slide by half, so every position beyond
+        the first window sees at least half a window of context (perplexity is then slightly pessimistic)."""
+        if self._kv_mode or self._seq_len <= 0 or len(ids) <= self._seq_len:
+            return super().score(ids) if self._kv_mode else self._window(ids)
+        rows: list[np.ndarray] = []
+        start, half = 0, max(1, self._seq_len // 2)
+        while len(rows) < len(ids):
+            window = ids[start : start + self._seq_len]
+            rows.extend(self._window(window)[len(rows) - start :])
+            start += half
+        return np.stack(rows[: len(ids)])
 
     def close(self) -> None:
         self._interp = self._runner = self._prefill = self._decode = None

@@ -1,4 +1,4 @@
-"""torch, ONNX Runtime and OpenVINO run the same tiny checkpoint and agree with each other."""
+"""torch, ONNX Runtime and OpenVINO (IR from ONNX and from torch.export) run the same tiny checkpoint and agree."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def loaded(tiny_llama: Path, cpu_settings_module: RuntimeSettings) -> dict:
         ("onnx-int8", "onnx", ensure_onnx(tiny_llama, "int8")),
         ("openvino", "openvino", ensure_openvino(tiny_llama, "fp32")),
         ("openvino-int4", "openvino", ensure_openvino(tiny_llama, "int4")),
+        ("openvino-torch", "openvino", ensure_openvino(tiny_llama, "fp32", via="torch")),
+        ("openvino-torch-int8", "openvino", ensure_openvino(tiny_llama, "int8", via="torch")),
     ]:
         backend = create_backend(name)
         backend.load(path, SPEC, cpu_settings_module)
@@ -55,7 +57,7 @@ def test_fp32_formats_agree_with_torch(loaded: dict) -> None:
     ref, ref_fin = run(loaded["torch"], PROMPT)
     assert ref_fin.usage.output_tokens == 8 and len(ref) >= 8
     ref_ids = [e.token_id for e in ref if e.token_id is not None]
-    for key in ("onnx", "openvino"):
+    for key in ("onnx", "openvino", "openvino-torch"):
         got, fin = run(loaded[key], PROMPT)
         assert [e.token_id for e in got if e.token_id is not None] == ref_ids, key
         ref_lp = np.array([e.logprob for e in ref if e.logprob is not None])
@@ -66,7 +68,7 @@ def test_fp32_formats_agree_with_torch(loaded: dict) -> None:
 
 def test_quantized_formats_run_and_stay_close(loaded: dict) -> None:
     ref, _ = run(loaded["torch"], PROMPT)
-    for key in ("onnx-int8", "openvino-int4"):
+    for key in ("onnx-int8", "openvino-int4", "openvino-torch-int8"):
         got, fin = run(loaded[key], PROMPT)
         assert fin.usage.output_tokens == 8
         assert got[0].token_id == ref[0].token_id, key  # sharp logits: the first greedy token survives
