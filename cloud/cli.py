@@ -128,13 +128,14 @@ def audit_verify(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
 def demo(
     port: Annotated[int, typer.Option(help="Port (0: a free one).")] = 8080,
     data_dir: DataDir = None,
-    questions: Annotated[int, typer.Option(help="Questions the demo device answers on the embedded model.")] = 3,
+    questions: Annotated[int, typer.Option(help="Questions each demo device answers on the embedded model.")] = 3,
+    devices: Annotated[int, typer.Option(min=1, max=8, help="Simulated devices in the fleet.")] = 1,
     serve: Annotated[bool, typer.Option(help="Keep serving the dashboard until Ctrl-C.")] = True,
 ) -> None:
-    """Start the cloud, enrol a device, answer questions on it, upload its telemetry, print the dashboard URL."""
+    """The demo loop on a fixed port (default 1 device): cloud, fleet, federated round, report, dashboard URL."""
     import tempfile
 
     from frugalstack.cloud.demo import run_demo
 
     home = data_dir or Path(tempfile.mkdtemp(prefix="frugal-cloud-demo-"))
-    run_demo(home, port=port, questions=questions, serve=serve)
+    run_demo(home, port=port, devices=devices, queries=questions, keep_serving=serve)

@@ -1,11 +1,14 @@
-"""``make demo`` for the edge runtime: the embedded SmolLM2 answers shop questions on this CPU.
+"""``make demo`` / ``frugal demo``: the whole edge <-> cloud <-> federated loop, or the edge alone.
 
-The full edge <-> cloud <-> federated loop grows from here as those parts land.
+The loop lives in ``frugalstack.cloud.demo`` and is imported only when it runs, so ``import
+frugalstack.edge`` never pulls in the cloud. ``--no-cloud`` (or an install without the cloud extra) answers
+shipped questions on the embedded SmolLM2 alone and prints a latency table.
 """
 
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
@@ -26,9 +29,27 @@ SYSTEM = "You are a helpful shop assistant. Answer in two sentences or fewer."
 
 
 def run_demo(
-    n_questions: int = 6, max_tokens: int = 96, profile: str | None = None, cloud: bool = True,
-    keep_serving: bool = False,
+    out: Path | None = None, *, devices: int = 3, queries: int = 6, max_tokens: int = 48, cloud: bool = True,
+    keep_serving: bool = False, federated: bool = True, distill: bool = True,
 ) -> None:
+    """The full loop into ``out`` (default ``~/.local/share/frugalstack/demo``); edge-only without the cloud."""
+    console = Console()
+    if cloud:
+        try:
+            from frugalstack.cloud.demo import run_demo as full_demo
+        except ImportError as exc:
+            console.print(f"[yellow]cloud part skipped[/yellow]: {exc} (pip install 'frugalstack[cloud,fl]')")
+        else:
+            from frugalstack.edge.settings import default_home
+
+            full_demo(Path(out or default_home() / "demo"), devices=devices, queries=queries, max_tokens=max_tokens,
+                      keep_serving=keep_serving, federated=federated, distill=distill, console=console)
+            return
+    run_edge_only(n_questions=queries, max_tokens=max_tokens)
+
+
+def run_edge_only(n_questions: int = 6, max_tokens: int = 96, profile: str | None = None) -> None:
+    """The embedded SmolLM2 answers shipped shop questions on this CPU; a latency table follows."""
     from frugalstack.edge.runtime import Runtime
 
     console = Console()
@@ -63,19 +84,3 @@ def run_demo(
     console.print()
     console.print(table)
     console.print("[dim]Traces (no raw text) are in the local telemetry DB; see docs/edge-runtime.md.[/dim]")
-    if cloud:
-        _cloud_part(console, keep_serving)
-
-
-def _cloud_part(console: Console, keep_serving: bool) -> None:
-    """The control plane on loopback: a device enrols, answers, uploads telemetry; the dashboard URL is printed."""
-    import tempfile
-    from pathlib import Path
-
-    try:
-        from frugalstack.cloud.demo import run_demo as cloud_demo
-    except ImportError as exc:
-        console.print(f"[yellow]cloud part skipped[/yellow]: {exc} (pip install 'frugalstack[cloud]')")
-        return
-    console.rule("cloud control plane")
-    cloud_demo(Path(tempfile.mkdtemp(prefix="frugal-demo-cloud-")), port=0, questions=2, serve=keep_serving)

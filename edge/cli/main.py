@@ -7,6 +7,7 @@ Errors from the shared hierarchy become one readable line on stderr and a non-ze
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -57,15 +58,21 @@ def _root(
 
 @app.command("demo")
 def demo(
-    questions: Annotated[int, typer.Option(help="How many shipped questions to answer.")] = 6,
-    max_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 96,
-    cloud: Annotated[bool, typer.Option(help="Also run the control plane on loopback with a reporting device.")] = True,
+    out: Annotated[Path | None, typer.Option(
+        help="Directory for the cloud's data, the devices and the report "
+        "(default: ~/.local/share/frugalstack/demo).")] = None,
+    devices: Annotated[int, typer.Option(min=1, max=8, help="Simulated devices in the fleet.")] = 3,
+    queries: Annotated[int, typer.Option(min=1, max=50, help="Sample queries each device answers.")] = 6,
+    max_tokens: Annotated[int, typer.Option(min=8, help="Most tokens per answer.")] = 48,
+    cloud: Annotated[bool, typer.Option(help="Run the whole loop; --no-cloud answers on the device only.")] = True,
+    federated: Annotated[bool, typer.Option(help="Run the federated round of the router head.")] = True,
     keep_serving: Annotated[bool, typer.Option(help="Keep the cloud and its dashboard up until Ctrl-C.")] = False,
 ) -> None:
-    """Answer shipped e-commerce questions on the embedded model and print a latency table."""
+    """Run the edge <-> cloud <-> federated loop on the embedded models and write a report (report.md)."""
     from frugalstack.edge.demo import run_demo
 
-    run_demo(n_questions=questions, max_tokens=max_tokens, cloud=cloud, keep_serving=keep_serving)
+    run_demo(out, devices=devices, queries=queries, max_tokens=max_tokens, cloud=cloud, federated=federated,
+             keep_serving=keep_serving)
 
 
 def main() -> None:
