@@ -30,7 +30,7 @@ SYSTEM = "You are a helpful shop assistant. Answer in two sentences or fewer."
 
 def run_demo(
     out: Path | None = None, *, devices: int = 3, queries: int = 6, max_tokens: int = 48, cloud: bool = True,
-    keep_serving: bool = False, federated: bool = True, distill: bool = True,
+    keep_serving: bool = False, federated: bool = True, distill: bool = False,
 ) -> None:
     """The full loop into ``out`` (default ``~/.local/share/frugalstack/demo``); edge-only without the cloud."""
     console = Console()

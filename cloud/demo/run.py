@@ -64,7 +64,7 @@ def _run_count(out: Path) -> int:
 
 
 def run_demo(out: Path, *, devices: int = 3, queries: int = 6, max_tokens: int = 48, port: int = 0,
-             keep_serving: bool = False, federated: bool = True, distill: bool = True, catalog_extra: int = 150,
+             keep_serving: bool = False, federated: bool = True, distill: bool = False, catalog_extra: int = 150,
              console: Console | None = None) -> dict[str, Any]:
     """Run every step; returns the summary, the report paths and the dashboard URL."""
     from frugalstack.cloud.demo import figures, learning, report
@@ -131,7 +131,7 @@ def run_demo(out: Path, *, devices: int = 3, queries: int = 6, max_tokens: int =
             console.print(f"[green]4/6[/green] federated {fl['task']} head: ε = {fl['epsilon']}; devices now on "
                           f"router version {router_after}")
         with console.status("5/6 distillation ..."):
-            dist = learning.distillation(server.base, seeded.operator, run=distill)
+            dist = learning.distillation(server.base, seeded.operator, out / "distill", run=distill)
         console.print(f"[green]5/6[/green] distillation: {'ran' if dist['ran'] else 'not run here'}")
         dashboard = f"{server.base}/dashboard#key={seeded.auditor}"
         samples = [d.answers[0] for d in results if d.answers]

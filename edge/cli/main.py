@@ -66,13 +66,14 @@ def demo(
     max_tokens: Annotated[int, typer.Option(min=8, help="Most tokens per answer.")] = 48,
     cloud: Annotated[bool, typer.Option(help="Run the whole loop; --no-cloud answers on the device only.")] = True,
     federated: Annotated[bool, typer.Option(help="Run the federated round of the router head.")] = True,
+    distill: Annotated[bool, typer.Option(help="Also run a tiny distillation (minutes on 2 cores).")] = False,
     keep_serving: Annotated[bool, typer.Option(help="Keep the cloud and its dashboard up until Ctrl-C.")] = False,
 ) -> None:
     """Run the edge <-> cloud <-> federated loop on the embedded models and write a report (report.md)."""
     from frugalstack.edge.demo import run_demo
 
     run_demo(out, devices=devices, queries=queries, max_tokens=max_tokens, cloud=cloud, federated=federated,
-             keep_serving=keep_serving)
+             distill=distill, keep_serving=keep_serving)
 
 
 def main() -> None:
