@@ -12,6 +12,7 @@ from frugalstack.cloud import errors
 from frugalstack.cloud.db import Database
 from frugalstack.cloud.middleware import BodyLimit
 from frugalstack.cloud.routers import ROUTERS
+from frugalstack.cloud.routers.distill import router as distill_router
 from frugalstack.cloud.routers.features import router as features_router
 from frugalstack.cloud.services import audit
 from frugalstack.cloud.services.blobs import BlobStore
@@ -61,6 +62,7 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(distill_router)
     app.include_router(features_router)
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     if settings.cors_origins:

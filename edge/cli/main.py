@@ -36,6 +36,7 @@ app.add_typer(__import__("frugalstack.edge.cli.route", fromlist=["app"]).app, na
 app.add_typer(__import__("frugalstack.edge.cli.eval", fromlist=["app"]).app, name="eval")
 app.add_typer(__import__("frugalstack.edge.cli.data", fromlist=["app"]).app, name="data")
 app.add_typer(__import__("frugalstack.edge.cli.fl", fromlist=["app"]).app, name="fl")
+app.add_typer(__import__("frugalstack.edge.cli.distill", fromlist=["app"]).app, name="distill")
 app.add_typer(__import__("frugalstack.edge.cli.features", fromlist=["app"]).app, name="features")
 
 

@@ -1,0 +1,60 @@
+"""The API teacher over a real loopback server: timeouts, 500s and garbage are counted, retried and skipped
+(the run goes on), answers are cached by content hash so a rerun asks nothing, tokens and cost add up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from frugalstack.cloud.distill.config import TeacherConfig
+from frugalstack.cloud.distill.tasks import TASKS, Example
+from frugalstack.cloud.distill.teacher import TeacherCache, TeacherStats, label_examples
+from frugalstack.cloud.distill.teacher_openai import OpenAITeacher
+
+
+def _examples() -> list[Example]:
+    texts = ["Where is my parcel, has it shipped?", "SLOW question about shipping", "GARBAGE please",
+             "FLAKY show me boots", "I want my money back", "Is it waterproof?"]
+    return [Example("intent", f"x{i}", t, "shipping") for i, t in enumerate(texts)]
+
+
+def test_misbehaving_teacher_is_counted_retried_and_skipped(tmp_path: Path,
+                                                            teacher_server: tuple[str, Any]) -> None:
+    url, behaviour = teacher_server
+    cfg = TeacherConfig(kind="openai", base_url=url, timeout_s=0.5, max_retries=1, max_concurrency=3)
+    cache = TeacherCache(tmp_path / "cache.sqlite")
+    stats = TeacherStats()
+    exs = _examples()
+    got = label_examples(OpenAITeacher(cfg, url, "k"), cfg, cache, exs, {"intent": []}, stats)
+    assert set(got) == {"x0", "x3", "x4", "x5"}  # SLOW and GARBAGE skipped; FLAKY recovered on retry
+    assert got["x0"]["answer"] == "shipping" and got["x4"]["answer"] == "return_refund"
+    assert got["x3"]["answer"] == "product_search"
+    assert got["x0"]["logprob"] == -0.25 and got["x0"]["token_logprobs"] == [-0.25]
+    assert stats.timeouts == 2 and stats.garbage == 2 and stats.errors == 1
+    assert stats.skipped == 2 and sorted(stats.skipped_ids) == ["x1", "x2"]
+    assert stats.retries == 3 and stats.requests == 9
+    ok_calls = 4 + 2  # four answers plus two garbage replies carry usage
+    assert stats.prompt_tokens == 50 * ok_calls and stats.completion_tokens == 5 * ok_calls
+    assert abs(stats.cost_usd - (50 * 0.05 + 5 * 0.20) * ok_calls / 1e6) < 1e-12
+    # a rerun (a resumed run) asks only for what is missing
+    before = behaviour.calls
+    again = TeacherStats()
+    got2 = label_examples(OpenAITeacher(cfg, url, "k"), cfg, cache, exs, {"intent": []}, again)
+    assert got2 == got and again.cache_hits == 4 and again.requests == 4  # the two failures, asked twice each
+    assert behaviour.calls - before >= 4
+    assert len(cache) == 4
+    cache.close()
+
+
+def test_cache_key_changes_with_the_prompt(tmp_path: Path, teacher_server: tuple[str, Any]) -> None:
+    url, _ = teacher_server
+    cfg = TeacherConfig(kind="openai", base_url=url, max_retries=0)
+    cache = TeacherCache(tmp_path / "c.sqlite")
+    ex = [Example("intent", "a", "Where is my parcel?", "shipping")]
+    shots = {"intent": [Example("intent", "s", "I want my money back", "return_refund")]}
+    label_examples(OpenAITeacher(cfg, url, None), cfg, cache, ex, {"intent": []}, TeacherStats())
+    stats = TeacherStats()
+    label_examples(OpenAITeacher(cfg, url, None), cfg, cache, ex, shots, stats)
+    assert stats.cache_hits == 0 and len(cache) == 2
+    assert TASKS["intent"].parse("shipping") == "shipping"
+    cache.close()
