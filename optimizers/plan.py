@@ -112,3 +112,27 @@ def plan_for_profile(profile: DeviceProfile, manifest: dict[str, Any]) -> dict[s
         "why": why,
     }
     return {"profile": profile.id, "choice": choice, "rejected": rejected}
+
+
+def plan_runtime(profile: DeviceProfile, manifest: str | Path) -> dict[str, Any]:
+    """What ``Runtime(profile=..., artifacts=OUT)`` loads: the planner's choice with its file resolved.
+
+    Adds ``artifact_path`` (absolute; a GGUF folder resolves to its ``.gguf`` file) to the choice, or
+    raises ``ConfigError`` listing why each artifact was refused when none fits the profile.
+    """
+    root = Path(manifest)
+    root = root if root.is_dir() else root.parent
+    result = plan_for_profile(profile, load_manifest(Path(manifest)))
+    choice = result["choice"]
+    if choice is None:
+        reasons = "; ".join(f"{r['format']}: {', '.join(r['why'])}" for r in result["rejected"]) or "it is empty"
+        raise ConfigError(f"no artifact in {root} fits profile {profile.id} ({reasons})",
+                          hint="run `frugal profile plan` to see the reasons, or pick another profile")
+    path = root / str(choice["path"])
+    if choice["family"] == "gguf" and path.is_dir():
+        found = sorted(path.glob("*.gguf"))
+        path = found[0] if found else path
+    if not path.exists():
+        raise ConfigError(f"the planned artifact {choice['format']} is missing at {path}",
+                          hint="re-run `frugal optimize` into that folder")
+    return {**choice, "artifact_path": str(path), "rejected": result["rejected"]}

@@ -77,3 +77,22 @@ def test_unknown_format_is_a_clear_error(tiny_checkpoint: Path, tmp_path: Path) 
     proc = subprocess.run([str(frugal), "optimize", str(tiny_checkpoint), "--formats", "onnx-int3",
                            "--out", str(tmp_path)], capture_output=True, text=True, env=os.environ)
     assert proc.returncode == 2 and "unknown formats: onnx-int3" in proc.stderr
+
+
+def test_runtime_with_a_profile_loads_what_the_planner_picks(optimized: tuple[Path, dict, str]) -> None:
+    from frugalstack.edge.profiles import get_profile
+    from frugalstack.edge.runtime import Runtime
+    from frugalstack.optimizers.plan import load_manifest, plan_for_profile
+    from frugalstack.shared.errors import ConfigError
+
+    out, _, _ = optimized
+    expected = plan_for_profile(get_profile("laptop-x86"), load_manifest(out))["choice"]
+    assert expected["format"] in ("torch-fp32", "onnx-int8")
+    with Runtime(profile="laptop-x86", artifacts=out, telemetry=False) as rt:
+        assert rt.plan is not None and rt.plan["format"] == expected["format"]
+        assert rt.backend_name == expected["backend"] and rt.context_size <= expected["context_size"]
+        reply = rt.complete("The parcel arrived", max_tokens=3, guard=False)
+        assert reply.usage.output_tokens == 3 and reply.backend == expected["backend"]
+    with pytest.raises(ConfigError, match="fits profile iphone-8gb") as err:  # no onnxruntime/torch on iPhone
+        Runtime(profile="iphone-8gb", artifacts=out, telemetry=False)
+    assert "runtime onnxruntime is not available" in str(err.value)
