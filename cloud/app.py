@@ -16,7 +16,7 @@ from frugalstack.cloud.routers.distill import router as distill_router
 from frugalstack.cloud.routers.features import router as features_router
 from frugalstack.cloud.services import audit
 from frugalstack.cloud.services.blobs import BlobStore
-from frugalstack.cloud.services.ratelimit import RateLimiter
+from frugalstack.cloud.services.ratelimit import make_limiter
 from frugalstack.cloud.services.signing import Signer
 from frugalstack.cloud.settings import CloudSettings
 from frugalstack.cloud.state import CloudState
@@ -43,7 +43,8 @@ def build_state(settings: CloudSettings) -> CloudState:
         db=db,
         signer=Signer(settings.signing_key_path),
         blobs=BlobStore(settings.artifacts_dir),
-        limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        limiter=make_limiter(settings.rate_limit_store, db.engine, settings.rate_limit_per_minute,
+                             settings.rate_limit_burst),
         admin_secret=admin_secret,
     )
 

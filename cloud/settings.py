@@ -35,6 +35,9 @@ class CloudSettings(BaseSettings):
     max_upload_bytes: int = Field(4 << 30, ge=1, description="dataset/artifact uploads larger than this get 413")
     rate_limit_per_minute: int = Field(600, ge=1, description="requests per minute per API key (or client IP)")
     rate_limit_burst: int = Field(120, ge=1, description="token-bucket size of the per-key limit")
+    rate_limit_store: Literal["auto", "memory", "database"] = Field(
+        "auto", description="where buckets live; auto: the database on PostgreSQL (shared by workers), else memory"
+    )
     cors_origins: list[str] = Field(default_factory=list, description="empty: CORS off")
     manifest_ttl_s: int = Field(24 * 3600, ge=60, description="how long a signed manifest stays valid")
     drift_psi_threshold: float = Field(0.2, gt=0, description="PSI above this raises a drift alert")

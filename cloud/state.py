@@ -8,7 +8,7 @@ from typing import Any
 
 from frugalstack.cloud.db import Database
 from frugalstack.cloud.services.blobs import BlobStore
-from frugalstack.cloud.services.ratelimit import RateLimiter
+from frugalstack.cloud.services.ratelimit import Limiter
 from frugalstack.cloud.services.signing import Signer
 from frugalstack.cloud.settings import CloudSettings
 
@@ -19,7 +19,7 @@ class CloudState:
     db: Database
     signer: Signer
     blobs: BlobStore
-    limiter: RateLimiter
+    limiter: Limiter
     admin_secret: str
     _gateway: Any = None
     _gateway_lock: threading.Lock = field(default_factory=threading.Lock)

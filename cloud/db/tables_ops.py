@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frugalstack.cloud.db.base import Base, created_column, id_column
@@ -102,3 +102,18 @@ class UsageRecord(Base):
     cost_usd: Mapped[float] = mapped_column(Float)
     latency_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = created_column()
+    use_case_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    # The request's messages, only when the caller asked (store=true) and its use case's governance record
+    # allows raw prompts; otherwise NULL. Deleted with the row by the "usage" retention policy.
+    prompt_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RateBucket(Base):
+    """A token bucket per API key (or client IP) shared by every worker (PostgreSQL deployments)."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float, index=True)  # epoch seconds of the last check
+    allowed: Mapped[bool] = mapped_column(Boolean)  # the outcome of the last check (RETURNING reads it)

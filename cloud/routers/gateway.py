@@ -14,7 +14,6 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from frugalstack.cloud.db.base import new_id
 from frugalstack.cloud.db.tables_ops import UsageRecord
 from frugalstack.cloud.deps import Reader, StateDep, require
 from frugalstack.cloud.schemas.gateway import (
@@ -27,8 +26,9 @@ from frugalstack.cloud.schemas.gateway import (
     ModelList,
     UsageSummary,
 )
+from frugalstack.cloud.services import usage as usage_service
 from frugalstack.cloud.services.auth import Principal
-from frugalstack.cloud.services.gateway import GatewayResult, cost_usd
+from frugalstack.cloud.services.gateway import GatewayResult
 from frugalstack.cloud.state import CloudState
 from frugalstack.shared.errors import FrugalError
 
@@ -36,12 +36,14 @@ router = APIRouter(tags=["gateway"])
 Caller = Annotated[Principal, Depends(require({"admin", "operator", "device"}))]
 
 
-def _record(state: CloudState, who: Principal, r: GatewayResult) -> None:
+def _check_store(state: CloudState, body: ChatCompletionRequest) -> tuple[str | None, str | None]:
+    with state.db.read() as s:
+        return usage_service.prompt_policy(s, body)
+
+
+def _record(state: CloudState, who: Principal, r: GatewayResult, kept: tuple[str | None, str | None]) -> None:
     with state.db.write() as s:
-        s.add(UsageRecord(id=new_id(), key_id=who.key_id, day=date.today(), model=r.model,
-                          input_tokens=r.prompt_tokens, output_tokens=r.completion_tokens,
-                          cost_usd=cost_usd(state.settings, r.prompt_tokens, r.completion_tokens),
-                          latency_ms=r.latency_ms))
+        usage_service.record(s, who, r, state.settings, *kept)
 
 
 @router.get("/v1/models", response_model=ModelList, tags=["gateway"])
@@ -53,11 +55,12 @@ def list_gateway_models(state: StateDep, who: Caller) -> ModelList:
     200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE chunks when stream=true"}})
 async def chat_completions(body: ChatCompletionRequest, state: StateDep, who: Caller) -> Any:
     """OpenAI-compatible; ``stream: true`` answers with server-sent events ending in ``data: [DONE]``."""
+    kept = await run_in_threadpool(_check_store, state, body)  # refuse a disallowed store=true before the model
     backend = await run_in_threadpool(state.gateway)
     cid, created = "chatcmpl-" + uuid.uuid4().hex[:24], int(time.time())
     if not body.stream:
         r: GatewayResult = await run_in_threadpool(backend.complete, body)
-        await run_in_threadpool(_record, state, who, r)
+        await run_in_threadpool(_record, state, who, r, kept)
         return ChatCompletion(id=cid, created=created, model=r.model, choices=[
             Choice(message=ChoiceMessage(content=r.text), finish_reason=r.finish_reason)],
             usage=CompletionUsage(prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens,
@@ -75,7 +78,7 @@ async def chat_completions(body: ChatCompletionRequest, state: StateDep, who: Ca
         try:
             for item in backend.stream(body):
                 if isinstance(item, GatewayResult):
-                    _record(state, who, item)
+                    _record(state, who, item, kept)
                     yield chunk({}, item.finish_reason, item.model)
                     if include_usage:
                         u = {"prompt_tokens": item.prompt_tokens, "completion_tokens": item.completion_tokens,

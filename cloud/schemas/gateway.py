@@ -51,6 +51,9 @@ class ChatCompletionRequest(BaseModel):
     stop: str | list[str] | None = None
     stream: bool = False
     stream_options: dict[str, Any] | None = None
+    store: bool = Field(False, description="keep the prompt text; needs metadata.use_case whose governance "
+                                           "record allows raw prompts (else 403). Default: never kept")
+    metadata: dict[str, str] | None = Field(None, max_length=16, description='e.g. {"use_case": "<use case id>"}')
 
 
 class ChoiceMessage(BaseModel):

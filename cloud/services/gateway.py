@@ -61,7 +61,9 @@ class LocalBackend:
         if settings.gateway_threads:
             profile = profile.model_copy(update={
                 "runtime": profile.runtime.model_copy(update={"threads": settings.gateway_threads})})
-        self.runtime = Runtime(settings.gateway_model, profile=profile, telemetry=False)
+        # No edge guard here: the device already ran its rails before escalating, and an OpenAI-compatible
+        # gateway returns what the model says (callers run their own policy).
+        self.runtime = Runtime(settings.gateway_model, profile=profile, telemetry=False, guard=False)
         self.model = self.runtime.model_id
 
     @staticmethod
@@ -98,7 +100,7 @@ class UpstreamBackend:
         self.model = settings.gateway_model
 
     def _body(self, req: ChatCompletionRequest, stream: bool) -> dict[str, Any]:
-        body = req.model_dump(exclude_none=True, exclude={"stream", "stream_options"})
+        body = req.model_dump(exclude_none=True, exclude={"stream", "stream_options", "store", "metadata"})
         body["model"] = req.model or self.model
         body["stream"] = stream
         if stream:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import openai
@@ -87,3 +88,52 @@ def test_upstream_proxy(cloud: Any, start_cloud: Any) -> None:
     assert text == r.choices[0].message.content
     with front.admin() as c:
         assert sum(u["requests"] for u in c.get("/v1/usage").json()) == 2
+
+
+def _gateway_entries(cloud: Any) -> list[dict[str, Any]]:
+    with cloud.admin() as c:
+        entries, after = [], 0
+        while batch := c.get("/v1/audit", params={"after_seq": after, "limit": 1000}).json():
+            entries += batch
+            after = batch[-1]["seq"]
+    return [e for e in entries if e["action"] == "gateway.chat"]
+
+
+def test_calls_are_audited_and_prompts_kept_only_by_audited_opt_in(cloud: Any) -> None:
+    from sqlalchemy import select
+
+    from frugalstack.cloud.db.tables_ops import UsageRecord
+
+    _, key = cloud.device()
+    client = openai.OpenAI(base_url=cloud.url + "/v1", api_key=key, max_retries=0)
+    secret = "my card is 4111 1111 1111 1111, is the tent waterproof?"
+    msgs: Any = [{"role": "user", "content": secret}]
+    before = len(_gateway_entries(cloud))
+    r = client.chat.completions.create(model="x", max_tokens=3, temperature=0, messages=msgs)
+    entries = _gateway_entries(cloud)
+    assert len(entries) == before + 1
+    e = entries[-1]
+    assert e["actor_role"] == "device" and e["details"]["model"] == r.model
+    assert e["details"]["input_tokens"] == r.usage.prompt_tokens  # type: ignore[union-attr]
+    assert e["details"]["cost_usd"] > 0 and e["details"]["prompt_stored"] is False
+    assert "4111" not in str(entries)  # no prompt text in the audit log, ever
+    with cloud.admin() as c:
+        closed = c.post("/v1/use-cases", json={"name": f"closed-{uuid.uuid4().hex[:6]}", "risk_class": "limited"})
+        opened = c.post("/v1/use-cases", json={"name": f"open-{uuid.uuid4().hex[:6]}", "risk_class": "limited",
+                                               "allow_raw_prompts": True})
+    closed_id, open_id = closed.json()["id"], opened.json()["id"]
+    with pytest.raises(openai.UnprocessableEntityError, match="use_case"):  # store asked, no use case named
+        client.chat.completions.create(model="x", max_tokens=2, messages=msgs, store=True)
+    with pytest.raises(openai.PermissionDeniedError, match="raw prompts"):
+        client.chat.completions.create(model="x", max_tokens=2, messages=msgs, store=True,
+                                       metadata={"use_case": closed_id})
+    assert len(_gateway_entries(cloud)) == before + 1  # refused before the model ran: nothing charged
+    client.chat.completions.create(model="x", max_tokens=2, messages=msgs, store=True, metadata={"use_case": open_id})
+    last = _gateway_entries(cloud)[-1]
+    assert last["details"]["prompt_stored"] is True and last["details"]["use_case_id"] == open_id
+    with cloud.app.state.cloud.db.read() as s:
+        kept = s.scalars(select(UsageRecord).where(UsageRecord.key_id == last["actor"])).all()
+    assert [bool(u.prompt_text) for u in sorted(kept, key=lambda u: u.created_at)] == [False, True]
+    assert any(u.prompt_text and secret in u.prompt_text for u in kept)
+    with cloud.admin() as c:
+        assert c.get("/v1/audit/verify").json()["ok"] is True
