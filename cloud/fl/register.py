@@ -36,15 +36,50 @@ def head_bytes(params: dict[str, np.ndarray], classes: list[str]) -> bytes:
     return buf.getvalue()
 
 
-def register_result(report: dict[str, Any], url: str, api_key: str, *, model_name: str | None = None) -> dict[str, Any]:
-    """Register ``report`` (from ``run_federated``, with ``_final_params``); returns the ids created."""
+CARDS = {
+    "intent": (
+        "intent head over MiniLM embeddings, trained with federated learning",
+        "on-device intent/scope classification for the guardrails",
+    ),
+    "router": (
+        "router head (logistic regression over the MiniLM query embedding + the 10 draft signals) predicting "
+        "'the cloud answer is better', trained with federated learning on devices' routing outcomes",
+        "on-device edge/cloud routing (LearnedRouter.from_bytes); calibrate its threshold before relying on it",
+    ),
+}
+
+
+def artifact_bytes(task: str, params: dict[str, np.ndarray], classes: list[str]) -> bytes:
+    """What devices download: the router as a ``LearnedRouter`` file, other heads as class list + arrays."""
+    if task == "router":
+        from frugalstack.edge.fl.router_data import SIGNAL_MEAN, SIGNAL_STD
+        from frugalstack.edge.router.learned import LearnedRouter
+
+        return LearnedRouter.from_softmax(params, SIGNAL_MEAN, SIGNAL_STD).to_bytes()
+    return head_bytes(params, classes)
+
+
+def register_result(
+    report: dict[str, Any],
+    url: str,
+    api_key: str,
+    *,
+    model_name: str | None = None,
+    deploy_profile: str | None = None,
+) -> dict[str, Any]:
+    """Register ``report`` (from ``run_federated``, with ``_final_params``); returns the ids created.
+
+    ``deploy_profile``: also make this version the profile's router (router task): the profile's active
+    deployment is re-issued with ``router_version`` = the new model version id, so it reaches devices through
+    their next manifest."""
     try:
         import httpx
     except ImportError:
         raise MissingDependencyError("httpx", "cloud", purpose="registering federated results") from None
     cfg, params = report["config"], report["_final_params"]
     name = model_name or f"{cfg['task']}-head"
-    blob = head_bytes(params, report["classes"])
+    blob = artifact_bytes(cfg["task"], params, report["classes"])
+    description, intended_use = CARDS.get(cfg["task"], CARDS["intent"])
     digest = hashlib.sha256(blob).hexdigest()
     rounds = report["rounds"]
     lineage = {
@@ -65,8 +100,8 @@ def register_result(report: dict[str, Any], url: str, api_key: str, *, model_nam
             "/v1/registry/models",
             json={
                 "name": name,
-                "description": f"{cfg['task']} head over MiniLM embeddings, trained with federated learning",
-                "intended_use": "on-device intent/scope classification for the guardrails",
+                "description": description,
+                "intended_use": intended_use,
                 "limitations": "trained on the shipped sample queries' distribution; see the run for ε",
             },
         )
@@ -113,7 +148,9 @@ def register_result(report: dict[str, Any], url: str, api_key: str, *, model_nam
             ),
             "upload the head",
         )
+        deployment = _deliver_router(c, version["id"], deploy_profile) if deploy_profile else None
     return {
+        "deployment_id": deployment["id"] if deployment else None,
         "model_id": model["id"],
         "run_id": run["id"],
         "model_version_id": version["id"],
@@ -121,3 +158,29 @@ def register_result(report: dict[str, Any], url: str, api_key: str, *, model_nam
         "artifact_id": art["id"],
         "sha256": digest,
     }
+
+
+def _deliver_router(c: Any, model_version_id: str, profile: str) -> dict[str, Any]:
+    """Re-issue ``profile``'s active deployment with the new router version (same model, prompts, guard)."""
+    from frugalstack.shared.errors import ConfigError
+
+    active = [
+        d for d in _ok_list(c.get("/v1/deployments"), "list deployments") if d["active"] and d["profile"] == profile
+    ]
+    if not active:
+        raise ConfigError(f"no active deployment for profile {profile!r}", hint="deploy the SLM to it first")
+    dep = active[-1]
+    body = {
+        "profile": profile,
+        "model_version_id": dep["model_version_id"],
+        "prompt_versions": dep.get("prompt_versions") or {},
+        "guard_policy": dep.get("guard_policy") or {},
+        "router_version": model_version_id,
+    }
+    return _ok(c.post("/v1/deployments", json=body), "deploy the router version")
+
+
+def _ok_list(r: Any, what: str) -> list[dict[str, Any]]:
+    if r.status_code >= 400:
+        raise FrugalError(f"registry refused to {what}: HTTP {r.status_code} {r.text[:300]}")
+    return list(r.json())

@@ -52,16 +52,16 @@ class FLConfig:
     devices: bool = True
     secagg: bool = False
     seed: int = 0
+    pairs: str | None = None  # router task: the collected pairs file (default: the shipped sample)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         if self.task not in TASKS:
             raise ConfigError(f"unknown task {self.task!r}", hint=f"use one of {', '.join(TASKS)}")
-        if self.task != "intent":
+        if self.task == "lora":
             raise ConfigError(
-                f"the {self.task!r} task is not implemented yet",
-                hint="router: needs the router's (embedding, signals, outcome) records (issue 7); "
-                "lora: not built in this iteration. Use --task intent.",
+                "the lora task trains torch adapters, not a numpy head",
+                hint="run it with frugalstack.cloud.fl.lora.run_lora_federated (the CLI dispatches it)",
             )
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"unknown strategy {self.strategy!r}", hint=f"use one of {', '.join(STRATEGIES)}")
@@ -102,6 +102,7 @@ class FLConfig:
             "noise-share": float(self.noise_share()),
             "quantize": self.quantize,
             "deadline-speed": 1.0,
+            "balanced": int(self.task == "router"),  # the cloud wins on a minority of requests
         }
 
 

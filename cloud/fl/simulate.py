@@ -20,9 +20,10 @@ import numpy as np
 
 from frugalstack.cloud.fl.accountant import privacy_report
 from frugalstack.cloud.fl.server import FLConfig, build_strategy, make_server_app
+from frugalstack.cloud.fl.tasks import evaluator, load_corpus
 from frugalstack.edge.fl import model
 from frugalstack.edge.fl.client import make_client_app
-from frugalstack.edge.fl.data import PartitionSource, load_intent_corpus, partition_corpus, save_partitions
+from frugalstack.edge.fl.data import PartitionSource, partition_corpus, save_partitions
 from frugalstack.edge.fl.devices import assign_devices
 from frugalstack.shared.errors import FrugalError, MissingDependencyError
 
@@ -39,7 +40,7 @@ def quiet_env() -> None:
 
 
 def _baselines(cfg: FLConfig, corpus: Any, parts: list[np.ndarray], spec: model.HeadSpec) -> dict[str, Any]:
-    ev = functools.partial(model.evaluate, x=corpus.x_test, y=corpus.y_test, classes=spec.classes)
+    ev = evaluator(cfg.task, corpus)
     union = np.unique(np.concatenate(parts))
     steps = cfg.rounds * cfg.local_steps
     central, _ = model.train(
@@ -50,6 +51,7 @@ def _baselines(cfg: FLConfig, corpus: Any, parts: list[np.ndarray], spec: model.
         lr=cfg.lr,
         batch_size=64,
         seed=cfg.seed,
+        balanced=cfg.task == "router",
     )
     local = []
     for i, idx in enumerate(parts):
@@ -63,15 +65,14 @@ def _baselines(cfg: FLConfig, corpus: Any, parts: list[np.ndarray], spec: model.
             lr=cfg.lr,
             batch_size=cfg.batch_size,
             seed=cfg.seed + i,
+            balanced=cfg.task == "router",
         )
         local.append(ev(p))
+    keys = list(local[0]) if local else ["accuracy", "macro_f1"]
     return {
         "centralized": ev(central) | {"examples": len(union)},
-        "local_only": {
-            "accuracy": float(np.mean([m["accuracy"] for m in local])) if local else float("nan"),
-            "macro_f1": float(np.mean([m["macro_f1"] for m in local])) if local else float("nan"),
-            "devices": len(local),
-        },
+        "local_only": {k: float(np.nanmean([m[k] for m in local])) if local else float("nan") for k in keys}
+        | {"devices": len(local)},
     }
 
 
@@ -82,14 +83,17 @@ def run_federated(
     workdir: Path | None = None,
     keep_messages: bool = False,
     drop: set[tuple[int, int]] | None = None,
+    initial: model.Params | None = None,
 ) -> dict[str, Any]:
-    """One run; returns the report (and, with ``keep_messages``, the in-process grid under ``"_grid"``)."""
+    """One run; returns the report (and, with ``keep_messages``, the in-process grid under ``"_grid"``).
+
+    ``initial``: start from these head parameters (e.g. the registered version) instead of a fresh head."""
     cfg.validate()
     if engine not in ENGINES:
         raise FrugalError(f"unknown engine {engine!r}", hint="use ray or inprocess")
     quiet_env()
     random.seed(cfg.seed)  # Flower samples the round's devices with the random module: make runs repeatable
-    corpus = load_intent_corpus()
+    corpus = load_corpus(cfg.task, cfg.pairs)
     spec = model.HeadSpec(dim=int(corpus.x_train.shape[1]), classes=len(corpus.classes), hidden=cfg.hidden)
     parts = partition_corpus(corpus, cfg.clients, alpha=cfg.alpha, mean_size=cfg.mean_size, seed=cfg.seed)
     work = Path(workdir or tempfile.mkdtemp(prefix="frugal-fl-"))
@@ -98,11 +102,12 @@ def run_federated(
     devices = assign_devices(cfg.clients, cfg.seed) if cfg.devices else None
     client_app = make_client_app(functools.partial(PartitionSource, str(path)), devices, seed=cfg.seed)
     strategy = build_strategy(cfg)
-    initial = model.init_params(spec, cfg.seed)
+    fresh = model.init_params(spec, cfg.seed)
+    if initial is not None and {k: v.shape for k, v in initial.items()} != {k: v.shape for k, v in fresh.items()}:
+        raise FrugalError("the initial parameters do not fit this task's head", hint="start from a fresh head")
+    initial = {k: np.asarray(v, np.float32) for k, v in (initial or fresh).items()}
     sink: dict[str, Any] = {}
-
-    def evaluate(params: model.Params) -> dict[str, float]:
-        return model.evaluate(params, corpus.x_test, corpus.y_test, spec.classes)
+    evaluate = evaluator(cfg.task, corpus)
 
     server_app = make_server_app(strategy, initial, cfg.rounds, evaluate, sink)
     if cfg.secagg:

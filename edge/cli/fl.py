@@ -29,8 +29,16 @@ def _summary(r: dict[str, Any]) -> None:
         ("centralized (upper bound)", r["centralized"], f"{r['centralized']['examples']} examples in one place"),
         ("local-only (mean per device)", r["local_only"], f"{r['local_only']['devices']} devices"),
     ]
+    if r["config"]["task"] == "lora":
+        t.columns[1].header, t.columns[2].header = "perplexity", ""
+    elif r["config"]["task"] == "router":
+        t.columns[2].header = "macro-F1 / AUC"
     for name, m, note in rows:
-        t.add_row(name, f"{m.get('accuracy', float('nan')):.3f}", f"{m.get('macro_f1', float('nan')):.3f}", note)
+        if r["config"]["task"] == "lora":
+            t.add_row(name, f"{m.get('perplexity', float('nan')):.2f}", "", note)
+            continue
+        f1 = f"{m.get('macro_f1', float('nan')):.3f}" + (f" / {m['auc']:.3f}" if "auc" in m else "")
+        t.add_row(name, f"{m.get('accuracy', float('nan')):.3f}", f1, note)
     console.print(t)
     c, p = r["communication"], r["privacy"]
     if c["replies"]:
@@ -60,7 +68,12 @@ def _summary(r: dict[str, Any]) -> None:
 def simulate(
     clients: Annotated[int, typer.Option(help="Simulated devices.")] = 50,
     rounds: Annotated[int, typer.Option(help="Federated rounds.")] = 10,
-    task: Annotated[str, typer.Option(help="What to train: intent (router and lora are not built yet).")] = "intent",
+    task: Annotated[
+        str, typer.Option(help="What to train: intent head, router head, or lora (SLM adapters, torch).")
+    ] = "intent",
+    pairs: Annotated[
+        Path | None, typer.Option(help="Router task: collected pairs (default: the shipped sample).")
+    ] = None,
     strategy: Annotated[str, typer.Option(help="fedavg, fedprox or robust (norm bound + trimmed mean).")] = "fedavg",
     engine: Annotated[str, typer.Option(help="ray (Flower simulation engine) or inprocess (no Ray).")] = "ray",
     fraction: Annotated[float, typer.Option(help="Fraction of devices sampled per round.")] = 0.5,
@@ -97,10 +110,20 @@ def simulate(
     api_key: Annotated[
         str | None, typer.Option(envvar="FRUGAL_CLOUD_API_KEY", help="Writer key for --register.")
     ] = None,
+    deploy_profile: Annotated[
+        str | None, typer.Option(help="Router task with --register: make it this profile's router (manifest).")
+    ] = None,
+    export_gguf: Annotated[
+        Path | None, typer.Option(help="LoRA task: write the merged model here as a q8_0 GGUF.")
+    ] = None,
 ) -> None:
     """Simulate federated training of a head over non-IID devices and compare it with its baselines."""
     from frugalstack.cloud.fl.server import FLConfig
     from frugalstack.cloud.fl.simulate import public_report, run_federated
+
+    if task == "lora":
+        _lora(clients, rounds, local_steps, clip, noise, quantize, strategy, seed, export_gguf, out, json_out)
+        return
 
     cfg = FLConfig(
         task=task,
@@ -125,6 +148,7 @@ def simulate(
         devices=not no_devices,
         secagg=secagg,
         seed=seed,
+        pairs=str(pairs) if pairs else None,
     )
     full = run_federated(cfg, engine=engine)
     report = public_report(full)
@@ -134,7 +158,7 @@ def simulate(
 
         if not api_key:
             raise ConfigError("--register needs an API key", hint="pass --api-key or set FRUGAL_CLOUD_API_KEY")
-        report["registered"] = register_result(full, register, api_key)
+        report["registered"] = register_result(full, register, api_key, deploy_profile=deploy_profile)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2, default=str), "utf-8")
@@ -147,6 +171,45 @@ def simulate(
             console.print(
                 f"registered: model version {reg['version']} ({reg['model_version_id']}), run {reg['run_id']}"
             )
+
+
+def _lora(
+    clients: int,
+    rounds: int,
+    local_steps: int,
+    clip: float,
+    noise: float,
+    quantize: str,
+    strategy: str,
+    seed: int,
+    export_gguf: Path | None,
+    out: Path | None,
+    json_out: bool,
+) -> None:
+    """``--task lora``: federated LoRA of the SLM (torch), in process; sizes kept tiny on purpose."""
+    from frugalstack.cloud.fl.lora import LoraFLConfig, run_lora_federated
+    from frugalstack.cloud.fl.simulate import public_report
+
+    cfg = LoraFLConfig(
+        clients=clients,
+        rounds=rounds,
+        local_steps=min(local_steps, 20),
+        clip=clip,
+        noise_multiplier=noise,
+        quantize=quantize,
+        strategy=strategy if strategy in ("fedavg", "fedprox") else "fedavg",
+        seed=seed,
+    )
+    report = public_report(run_lora_federated(cfg, export_to=export_gguf))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, default=str), "utf-8")
+    if json_out:
+        print_json(report)
+        return
+    _summary(report)
+    if "exported_gguf" in report:
+        console.print(f"merged adapter exported: {report['exported_gguf']['path']}")
 
 
 def _flower(cmd: list[str]) -> None:

@@ -60,8 +60,13 @@ def local_update(
         batch_size=int(cfg.get("batch-size", 32)),
         proximal_mu=float(cfg.get("proximal-mu", 0.0)),
         seed=seed,
+        balanced=bool(int(cfg.get("balanced", 0))),
     )
-    upd = codec.delta(new, global_params)
+    return protect(codec.delta(new, global_params), cfg, seed), loss
+
+
+def protect(upd: model.Params, cfg: dict[str, Any], seed: int) -> dict[str, np.ndarray]:
+    """Clip to ``clip``, add Gaussian noise (``noise-multiplier`` · clip), quantize: what leaves the device."""
     clip = float(cfg.get("clip", 0.0))
     if clip > 0:
         upd, _ = codec.clip_update(upd, clip)
@@ -71,8 +76,7 @@ def local_update(
             # devices carries the full noise * clip; only meaningful when the server sees only that sum (SecAgg).
             share = max(float(cfg.get("noise-share", 1.0)), 1.0)
             upd = codec.add_gaussian_noise(upd, noise * clip / np.sqrt(share), np.random.default_rng([seed, 0xD9]))
-    out = codec.quantize_int8(upd) if cfg.get("quantize", "none") == "int8" else dict(upd)
-    return out, loss
+    return codec.quantize_int8(upd) if cfg.get("quantize", "none") == "int8" else dict(upd)
 
 
 def node_source(pid: int, context: Any) -> DataSource:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -54,6 +54,7 @@ class IntentCorpus:
     path: Path
     categories: np.ndarray | None = None  # per training example: product category id, -1 when none
     sources: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # task-specific held-out data (router: arm scores)
 
 
 def cache_dir() -> Path:

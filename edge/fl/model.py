@@ -55,14 +55,15 @@ def predict(p: Params, x: np.ndarray) -> np.ndarray:
     return np.asarray(_forward(p, x)[0].argmax(axis=1))
 
 
-def _grads(p: Params, x: np.ndarray, y: np.ndarray, l2: float) -> tuple[Params, float]:
+def _grads(p: Params, x: np.ndarray, y: np.ndarray, l2: float, sw: np.ndarray | None = None) -> tuple[Params, float]:
     logits, h = _forward(p, x)
     prob = _softmax(logits)
     n = len(y)
-    loss = float(-np.log(prob[np.arange(n), y] + 1e-12).mean())
+    sw = np.ones(n, np.float32) if sw is None else sw
+    loss = float((-np.log(prob[np.arange(n), y] + 1e-12) * sw).mean())
     d = prob
     d[np.arange(n), y] -= 1.0
-    d /= n
+    d *= sw[:, None] / n
     g: Params = {}
     top = h if h is not None else x
     g["w"] = top.T @ d + l2 * p["w"]
@@ -85,15 +86,24 @@ def train(
     l2: float = 1e-4,
     proximal_mu: float = 0.0,
     seed: int = 0,
+    balanced: bool = False,
 ) -> tuple[Params, float]:
-    """Minibatch SGD from ``params``; ``proximal_mu`` > 0 adds FedProx's (mu/2)·||w - w_global||² term."""
+    """Minibatch SGD from ``params``; ``proximal_mu`` > 0 adds FedProx's (mu/2)·||w - w_global||² term.
+
+    ``balanced``: weigh each class by the inverse of its share *in this data* (a device knows only its own
+    counts), so a rare outcome such as "the cloud was better" is not drowned out."""
     rng = np.random.default_rng(seed)
+    weights = None
+    if balanced and len(y):
+        counts = np.bincount(y, minlength=int(y.max()) + 1).astype(np.float32)
+        present = counts > 0
+        weights = np.where(present, len(y) / (present.sum() * np.maximum(counts, 1)), 0.0)[y].astype(np.float32)
     anchor = {k: v.copy() for k, v in params.items()}
     p = {k: v.astype(np.float32).copy() for k, v in params.items()}
     loss = float("nan")
     for _ in range(max(steps, 0)):
         idx = rng.choice(len(y), size=min(batch_size, len(y)), replace=False)
-        g, loss = _grads(p, x[idx], y[idx], l2)
+        g, loss = _grads(p, x[idx], y[idx], l2, None if weights is None else weights[idx])
         for k in p:
             step = g[k] + (proximal_mu * (p[k] - anchor[k]) if proximal_mu > 0 else 0.0)
             p[k] = (p[k] - lr * step).astype(np.float32)

@@ -140,6 +140,41 @@ class LearnedRouter(ThresholdRouter):
         return p
 
     @classmethod
+    def from_softmax(cls, params: Params, mean: np.ndarray, std: np.ndarray, threshold: float = 0.5) -> LearnedRouter:
+        """The head a federated run trained (2-class softmax ``{"w": (d, 2), "b": (2,)}``) as a logistic one:
+        softmax over two logits is the sigmoid of their difference."""
+        w, b = np.asarray(params["w"], np.float32), np.asarray(params["b"], np.float32)
+        if w.ndim != 2 or w.shape[1] != 2 or b.shape != (2,):
+            raise ValidationError(f"not a 2-class softmax head: w {w.shape}, b {b.shape}")
+        router = cls(threshold, embed_dim=w.shape[0] - len(FEATURES), use_signals=True)
+        router.mean, router.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+        router.set_params({"w": w[:, 1] - w[:, 0], "b": b[1:] - b[:1]})
+        router.trained_on = {"federated": True}
+        return router
+
+    def to_bytes(self) -> bytes:
+        """One self-contained ``.npz`` (what the registry stores and the manifest points devices at)."""
+        import io
+
+        buf = io.BytesIO()
+        arrays: dict[str, np.ndarray] = {
+            "mean": self.mean, "std": self.std, "threshold": np.array(self.threshold, np.float32),
+            "embed_dim": np.array(self.embed_dim, np.int64), "use_signals": np.array(self.use_signals),
+            **{f"param_{k}": v for k, v in self.params.items()}}
+        np.savez(buf, **arrays)  # type: ignore[arg-type]
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, embedder: Any = None) -> LearnedRouter:
+        import io
+
+        with np.load(io.BytesIO(blob)) as data:
+            router = cls(float(data["threshold"]), int(data["embed_dim"]), bool(data["use_signals"]), embedder)
+            router.mean, router.std = data["mean"], data["std"]
+            router.set_params({k[len("param_"):]: data[k] for k in data.files if k.startswith("param_")})
+        return router
+
+    @classmethod
     def load(cls, path: str | Path, embedder: Any = None) -> LearnedRouter:
         p = Path(path).with_suffix(".npz")
         if not p.is_file():

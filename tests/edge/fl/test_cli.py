@@ -41,7 +41,7 @@ def test_simulate_inprocess_prints_the_comparison_and_writes_json(tmp_path) -> N
 
 
 def test_unknown_task_and_missing_clip_are_config_errors() -> None:
-    res = runner.invoke(app, ["fl", "simulate", "--engine", "inprocess", "--task", "lora"])
-    assert res.exit_code != 0 and "not implemented" in str(res.exception)
+    res = runner.invoke(app, ["fl", "simulate", "--engine", "inprocess", "--task", "nope"])
+    assert res.exit_code != 0 and "unknown task" in str(res.exception)
     res = runner.invoke(app, ["fl", "simulate", "--engine", "inprocess", "--noise", "1.0"])
     assert res.exit_code != 0 and "clipping bound" in str(res.exception)
