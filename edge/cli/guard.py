@@ -15,7 +15,7 @@ from frugalstack.edge.cli.output import console, print_json
 
 app = typer.Typer(help="Guardrails: PII, prompt injection, toxicity, scope, grounding.", no_args_is_help=True)
 
-PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="Guard policy YAML (default: the shipped one).")]
+PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="Policy YAML, or a shipped one: default, runtime.")]
 
 
 def _offline() -> None:

@@ -185,8 +185,8 @@ def load_policy(source: str | Path | Policy | None = None) -> Policy:
     """A policy from a path, a ``Policy``, a shipped name (``"default"``, ``"runtime"``) or the default."""
     if isinstance(source, Policy):
         return source
-    if source is None or (isinstance(source, str) and source in SHIPPED and not Path(source).is_file()):
-        name = source or "default"
+    if source is None or (str(source) in SHIPPED and not Path(source).is_file()):  # --policy runtime works too
+        name = str(source or "default")
         return parse_policy(_shipped_text(name), SHIPPED[name])
     path = Path(source)
     if not path.is_file():

@@ -41,6 +41,28 @@ def test_default_policy_loads_and_orders_actions() -> None:
     assert p.decide(inj, "input")[0] == "block"
 
 
+def test_runtime_policy_and_extends(tmp_path: Path) -> None:
+    off = Finding(rail="scope", type="OUT_OF_SCOPE", start=0, end=4, score=0.9)
+    price = Finding(rail="grounding", type="UNCITED_PRICE", start=0, end=4, score=0.7)
+    wrong = Finding(rail="grounding", type="PRICE_MISMATCH", start=0, end=4, score=0.9)
+    card = Finding(rail="pii", type="CREDIT_CARD", start=0, end=4, score=1.0)
+    shop, rt = load_policy("default"), load_policy(Path("runtime"))  # shipped names, as str or --policy Path
+    assert shop.decide(off, "input")[0] == "block" and rt.decide(off, "input")[0] == "allow"
+    assert shop.decide(price, "output")[0] == "escalate" and rt.decide(price, "output")[0] == "allow"
+    assert rt.decide(wrong, "output")[0] == "escalate" and rt.decide(card, "input")[0] == "redact"
+    assert rt.messages == shop.messages and rt.name == "runtime-default"
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("extends: default\nname: mine\nrules:\n  - {rail: scope, action: escalate}\n")
+    p = load_policy(mine)
+    assert p.name == "mine" and p.decide(off, "input")[0] == "escalate" and p.decide(card, "input")[0] == "redact"
+    mine.write_text("extends: nope\n")
+    with pytest.raises(ConfigError, match="shipped policy"):
+        load_policy(mine)
+    mine.write_text("extends: default\nrules: {rail: pii}\n")
+    with pytest.raises(ConfigError, match="rules must be a list"):
+        load_policy(mine)
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
