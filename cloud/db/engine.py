@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool, StaticPool
 
 from frugalstack.shared.errors import ConfigError
 
@@ -27,7 +28,13 @@ def _sqlite_engine(database: str) -> Engine:
     from frugalstack.edge.sqlite import connect, sqlite_module
 
     path = database or ":memory:"
-    engine = create_engine("sqlite://", module=sqlite_module(), creator=lambda: connect(path))
+    # The "sqlite://" URL alone picks SingletonThreadPool, which closes a thread's connection once more than
+    # five threads used it, while another thread may still run on it: under the uvicorn thread pool that
+    # gave "Cannot operate on a closed database" and segfaults. A file gets a real pool; :memory: one shared.
+    pool: dict[str, Any] = {"poolclass": StaticPool}
+    if path != ":memory:":
+        pool = {"poolclass": QueuePool, "pool_size": 8, "max_overflow": 32}
+    engine = create_engine("sqlite://", module=sqlite_module(), creator=lambda: connect(path), **pool)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:  # the driver runs in autocommit; SQLAlchemy owns BEGIN/COMMIT
