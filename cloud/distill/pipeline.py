@@ -50,7 +50,7 @@ def run_pipeline(config: DistillConfig | Path | str | dict[str, Any], *, workdir
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
 
-    def event(stage: str, **info: Any) -> None:
+    def event(stage: str, /, **info: Any) -> None:
         log.info("%s %s", stage, info)
         if on_event:
             on_event(stage, info)

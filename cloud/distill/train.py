@@ -162,7 +162,7 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
             self.opt.step()
             self.state["step"] = step + 1
-            record: dict[str, Any] = {"step": step + 1, "loss": round(float(loss), 5)}
+            record: dict[str, Any] = {"step": step + 1, "loss": round(float(loss.detach()), 5)}
             if (step + 1) % cfg.eval_every == 0 or step + 1 == total:
                 dl = self.dev_loss(dev)
                 record["dev_loss"] = round(dl, 5)
