@@ -8,10 +8,10 @@ receives something already stale.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -25,71 +25,54 @@ from frugalstack.shared.errors import ValidationError
 from frugalstack.shared.manifest import ManifestArtifact, ManifestFeatures
 
 
-def _keep(view_entity: str, key: str, values: dict[str, Any], categories: Sequence[str], locale: str | None) -> bool:
-    if view_entity == "product" and categories:
-        return any(str(values.get("category", "")).startswith(c) for c in categories)
-    if view_entity == "category" and categories:
-        return any(key.startswith(c) for c in categories)
-    if view_entity == "locale" and locale:
-        return key == locale
-    return True
+class SliceSpec(BaseModel):
+    """Which devices a snapshot is for and which rows it carries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    views: list[str] = Field(min_length=1)
+    profile: str
+    categories: list[str] = Field(default_factory=list, description="category prefixes (product/category rows)")
+    locale: str | None = None
+    device_id: str | None = Field(default=None, description="address one device instead of the whole profile")
+
+    def keep(self, view_entity: str, key: str, values: dict[str, Any]) -> bool:
+        if view_entity == "product" and self.categories:
+            return any(str(values.get("category", "")).startswith(c) for c in self.categories)
+        if view_entity == "category" and self.categories:
+            return any(key.startswith(c) for c in self.categories)
+        if view_entity == "locale" and self.locale:
+            return key == self.locale
+        return True
 
 
-def build_snapshot(
-    session: Session,
-    views: Sequence[str],
-    *,
-    profile: str,
-    categories: Sequence[str] = (),
-    locale: str | None = None,
-    device_id: str | None = None,
-    now: float | None = None,
-) -> Snapshot:
+def build_snapshot(session: Session, spec: SliceSpec, now: float | None = None) -> Snapshot:
     now = time.time() if now is None else now
     out = []
-    for name in views:
+    for name in spec.views:
         view = get_view(session, name)
         if view.source.kind == "device":
             raise ValidationError(f"view {name!r} is computed on the device; it is never materialized")
         rows = [
             [k, round(ev, 3), *[vals.get(f) for f in view.feature_names]]
             for k, ev, vals in latest_values(session, view, None, now)
-            if _keep(view.entity, k, vals, categories, locale)
+            if spec.keep(view.entity, k, vals)
         ]
         out.append(SnapshotView(view=view, rows=rows))
-    return Snapshot(
-        snapshot_id=new_id(),
-        created_at=round(now, 3),
-        views=out,
-        slice={"profile": profile, "device_id": device_id, "categories": list(categories), "locale": locale},
-    )
+    return Snapshot(snapshot_id=new_id(), created_at=round(now, 3), views=out, slice=spec.model_dump(exclude={"views"}))
 
 
 def materialize(
-    session: Session,
-    signer: Signer,
-    blobs: BlobStore,
-    actor: str,
-    views: Sequence[str],
-    *,
-    profile: str,
-    categories: Sequence[str] = (),
-    locale: str | None = None,
-    device_id: str | None = None,
-    now: float | None = None,
+    session: Session, signer: Signer, blobs: BlobStore, actor: str, spec: SliceSpec, now: float | None = None
 ) -> FeatureSnapshotRecord:
     """Build, store (content-addressed) and sign a snapshot; the newest one for a slice is what ships."""
-    if not views:
-        raise ValidationError("name at least one feature view to materialize")
-    snap = build_snapshot(
-        session, views, profile=profile, categories=categories, locale=locale, device_id=device_id, now=now
-    )
+    snap = build_snapshot(session, spec, now)
     tmp, sha, size = blobs.write([encode(snap)])
     path = blobs.keep(tmp, sha, ".json.gz")
     rec = FeatureSnapshotRecord(
         id=snap.snapshot_id,
-        profile=profile,
-        device_id=device_id,
+        profile=spec.profile,
+        device_id=spec.device_id,
         slice=snap.slice,
         views=[{"name": sv.view.name, "version": sv.view.version, "rows": len(sv.rows)} for sv in snap.views],
         row_count=snap.row_count,

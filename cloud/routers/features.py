@@ -46,16 +46,6 @@ class HistoricalIn(BaseModel):
     as_of: float | str | None = None
 
 
-class MaterializeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    views: list[str] = Field(min_length=1)
-    profile: str
-    categories: list[str] = Field(default_factory=list)
-    locale: str | None = None
-    device_id: str | None = None
-
-
 class SnapshotPublic(BaseModel):
     id: str
     profile: str
@@ -101,20 +91,10 @@ def historical(body: HistoricalIn, state: StateDep, who: Reader) -> dict[str, An
 
 
 @router.post("/materialize", status_code=201, response_model=SnapshotPublic)
-def materialize(body: MaterializeIn, state: StateDep, who: Writer) -> SnapshotPublic:
+def materialize(body: mat.SliceSpec, state: StateDep, who: Writer) -> SnapshotPublic:
     """Build and sign the slice's snapshot; devices of that profile get it in their next manifest."""
     with state.db.write() as s:
-        rec = mat.materialize(
-            s,
-            state.signer,
-            state.blobs,
-            who.key_id,
-            body.views,
-            profile=body.profile,
-            categories=body.categories,
-            locale=body.locale,
-            device_id=body.device_id,
-        )
+        rec = mat.materialize(s, state.signer, state.blobs, who.key_id, body)
         return SnapshotPublic.model_validate(rec, from_attributes=True)
 
 
