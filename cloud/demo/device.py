@@ -191,7 +191,7 @@ def run_device(name: str, profile: str, base: str, admin: str, root: Path, queri
                 feedback.set_consent(user, consent(user))
                 wall0, cpu0 = time.perf_counter(), time.thread_time()
                 out = rt.ask(q.query, db=store, k=3, max_tokens=max_tokens, temperature=0.0,
-                             route={"router": router, "cloud": cloud, "intent": q.intent})
+                             route={"router": router, "cloud": cloud, "intent": q.intent, "max_tokens": max_tokens})
                 cpu, wall = time.thread_time() - cpu0, (time.perf_counter() - wall0) * 1000
                 route = out.extras.get("route", {})
                 reply = out.reply

@@ -28,6 +28,7 @@ def _plots(out: Path, s: dict[str, Any]) -> list[str]:
         fig, ax = plt.subplots(figsize=(5.5, 3.2))
         bars = ax.bar(labels, values, color=["#2a9d8f", "#e9c46a", "#e76f51"])
         ax.bar_label(bars, fmt="%.3g")
+        ax.margins(y=0.18)
         ax.set_title(title, fontsize=10)
         fig.tight_layout()
         fig.savefig(out / name, dpi=110)

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from frugalstack.edge.router.localcloud import free_port
 from frugalstack.shared.errors import ServiceUnavailableError
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class CloudServer:
