@@ -63,8 +63,9 @@ def run_guarded(
             # customer's question after the template's marker is user input.
             cut = text.rindex(QUESTION_MARKER) + len(QUESTION_MARKER)
             prefix, text = text[:cut], text[cut:]
-        # Retrieved records' text is scanned for injection too (a poisoned review or product description).
-        retrieved = [str(c.get("text") or c.get("description") or "") for c in citations or []]
+        # Retrieved records' text is scanned for injection too (a poisoned review, title or attribute), and so
+        # are the earlier user turns, which the app re-sends unchecked (an instruction planted turns ago).
+        retrieved = [_citation_text(c) for c in citations or []] + _earlier_user_turns(request)
         verdict_in = guard.check_input(
             text,
             rails=split_rails(rails, INPUT_RAILS),
@@ -89,6 +90,7 @@ def run_guarded(
             )
         if verdict_in.action == "redact":
             request = _with_user_text(request, prefix + verdict_in.redacted_text)
+        request = _redact_history(guard, request, rails)
     reply = runtime._generate(request, operation)
     reply.input_guard = verdict_in
     verdict_out = guard.check_output(
@@ -144,6 +146,38 @@ def _note_escalation(runtime: Runtime, trace_id: str, action: str) -> None:
     store = getattr(runtime, "feedback_store", None)
     if action == "escalate" and store is not None:
         store.signal(trace_id, "escalated")
+
+
+def _citation_text(c: Mapping[str, Any]) -> str:
+    """Everything of a cited record that reaches the model: a doc's text, a product's title, brand, attributes."""
+    if c.get("text") or c.get("description"):
+        return str(c.get("text") or c.get("description"))
+    raw = c.get("attributes")
+    attrs: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    parts = [c.get("title"), c.get("brand"), c.get("category"), *attrs.keys(), *attrs.values()]
+    return " ".join(str(p) for p in parts if p not in (None, ""))
+
+
+def _earlier_user_turns(request: GenerationRequest) -> list[str]:
+    users = [m.content for m in request.messages or [] if m.role == "user" and isinstance(m.content, str)]
+    return users[:-1]
+
+
+def _redact_history(guard: GuardPipeline, request: GenerationRequest, rails: Any) -> GenerationRequest:
+    """PII typed in earlier turns is redacted too before the model sees the conversation again."""
+    selected = split_rails(rails, INPUT_RAILS)
+    if not request.messages or (selected is not None and (
+            (isinstance(selected, Mapping) and selected.get("pii") is False)
+            or (not isinstance(selected, Mapping) and "pii" not in selected))):
+        return request
+    last = max((i for i, m in enumerate(request.messages) if m.role == "user"), default=-1)
+    messages = list(request.messages)
+    for i, m in enumerate(messages[:last]):
+        if m.role == "user" and isinstance(m.content, str) and m.content.strip():
+            v = guard.check_input(m.content, rails=["pii"])
+            if v.action == "redact":
+                messages[i] = ChatMessage(role="user", content=v.redacted_text)
+    return replace(request, messages=messages)
 
 
 def _user_text(request: GenerationRequest) -> str | None:
