@@ -7,7 +7,11 @@ latency percentiles. Every telemetry request carries a fresh batch id (one aggre
 so each one is a real write (idempotency check, aggregate upsert, audit chain append).
 
     .venv/bin/python benchmarks/bench_cloud.py [--rounds 5] [--requests 200] [--concurrency 1 4]
-        [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test] [--out benchmarks/results/cloud]
+        [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test] [--pg-rate-stores auto memory]
+        [--out benchmarks/results/cloud]
+
+On PostgreSQL the default (``auto``) rate limiter keeps its buckets in the database (one upsert per
+request, shared by workers); ``--pg-rate-stores auto memory`` also runs the in-process limiter for the cost.
 """
 
 from __future__ import annotations
@@ -44,10 +48,10 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str | None, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str | None, data_dir: Path, rate_store: str = "auto") -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
     env = {**os.environ, "FRUGAL_CLOUD_ADMIN_SECRET": ADMIN, "FRUGAL_CLOUD_RATE_LIMIT_PER_MINUTE": "100000000",
-           "FRUGAL_CLOUD_RATE_LIMIT_BURST": "1000000"}
+           "FRUGAL_CLOUD_RATE_LIMIT_BURST": "1000000", "FRUGAL_CLOUD_RATE_LIMIT_STORE": rate_store}
     if url:
         env["FRUGAL_DATABASE_URL"] = url
     frugal = Path(sys.executable).parent / "frugal"
@@ -141,6 +145,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200, help="requests per round")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--pg-rate-stores", nargs="+", default=["auto"], choices=["auto", "memory", "database"])
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "cloud")
     args = ap.parse_args()
 
@@ -148,7 +153,8 @@ def main() -> None:
 
     results: list[dict[str, Any]] = []
     load_before = os.getloadavg()
-    for backend in ("sqlite", "postgresql"):
+    runs = [("sqlite", "auto"), *(("postgresql", store) for store in args.pg_rate_stores)]
+    for backend, store in runs:
         with tempfile.TemporaryDirectory() as tmp:
             schema = f"bench_{secrets.token_hex(4)}"
             url = None
@@ -157,7 +163,7 @@ def main() -> None:
                 with psycopg.connect(plain, autocommit=True) as conn:
                     conn.execute(f'CREATE SCHEMA "{schema}"')
                 url = f"{args.pg}?options=-csearch_path%3D{schema}"
-            proc, base = start_server(url, Path(tmp))
+            proc, base = start_server(url, Path(tmp), store)
             try:
                 device_id, key = setup(base)
                 for kind in ("telemetry", "manifest"):
@@ -168,7 +174,8 @@ def main() -> None:
                             rate, lat = run_round(base, key, device_id, kind, args.requests, conc)
                             rates.append(rate)
                             lats.extend(lat)
-                        results.append({"backend": backend, "endpoint": kind, "concurrency": conc,
+                        label = backend if store == "auto" else f"{backend} (limiter: {store})"
+                        results.append({"backend": label, "rate_store": store, "endpoint": kind, "concurrency": conc,
                                         "rps": summary(rates), "lat_p50_ms": pct(lats, 0.5),
                                         "lat_p95_ms": pct(lats, 0.95), "rounds": rates})
             finally:
