@@ -75,16 +75,20 @@ class DatabaseRateLimiter:
             raise ValueError(f"no database rate limiter for {dialect}")
         self._insert = pg_insert if dialect == "postgresql" else sqlite_insert
         self._least = func.least if dialect == "postgresql" else func.min  # SQLite's scalar min()
+        self._greatest = func.greatest if dialect == "postgresql" else func.max
 
     def _statement(self, key: str, now: float) -> Any:
         t = RateBucket.__table__.c
         stmt = self._insert(RateBucket).values(key=key, tokens=self.burst - 1.0, updated=now, allowed=True)
-        refilled = self._least(self.burst, t.tokens + (now - t.updated) * self.rate)
+        # Concurrent checks commit out of order: a ``now`` older than the stored one must add nothing (a
+        # negative refill times a high rate emptied the bucket by thousands of tokens, so bursts got 429).
+        elapsed = self._greatest(0.0, now - t.updated)
+        refilled = self._least(self.burst, t.tokens + elapsed * self.rate)
         return stmt.on_conflict_do_update(
             index_elements=[t.key],
             set_={
                 "tokens": case((refilled >= 1.0, refilled - 1.0), else_=refilled),
-                "updated": now,
+                "updated": self._greatest(t.updated, now),
                 "allowed": refilled >= 1.0,
             },
         ).returning(t.tokens, t.allowed)
