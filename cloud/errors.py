@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frugalstack.shared.errors import FrugalError, RateLimitError
@@ -62,6 +62,14 @@ def install(app: FastAPI) -> None:
     async def _data(_: Request, exc: DataError) -> JSONResponse:
         return JSONResponse(error_body(f"the database refused a value: {exc.orig}", "invalid_request_error"),
                             status_code=422)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _db_down(_: Request, exc: Exception) -> JSONResponse:
+        # the database restarted or is unreachable: a retryable 503 now; pool_pre_ping reconnects later
+        log.warning("database unavailable: %s", str(exc).splitlines()[0][:200])
+        return JSONResponse(error_body("the database is unavailable; retry shortly", "service_unavailable"),
+                            status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:

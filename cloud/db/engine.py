@@ -56,7 +56,9 @@ class Database:
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(parsed.database or "")
         elif self.dialect == "postgresql":
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            # pre-ping replaces connections a database restart killed; connect_timeout makes an outage fail fast
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                                        connect_args={"connect_timeout": 5})
         else:
             raise ConfigError(f"unsupported database {self.dialect!r}", hint="use sqlite:/// or postgresql+psycopg://")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -1,0 +1,87 @@
+"""A TCP fault proxy on 127.0.0.1: pass traffic, refuse it, cut every open connection, or swallow answers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+
+class FaultProxy:
+    """Forwards 127.0.0.1:``port`` to ``target``; ``mode``: pass | refuse | drop_response."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.mode = "pass"
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.mode == "refuse":  # like a restarting server: the connection ends at once
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open += [client, upstream]
+            swallow = self.mode == "drop_response"
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, swallow), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, swallow: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if swallow:  # the server did the work; its answer never reaches the client
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def cut_all(self) -> None:
+        """Drop every open connection, as a server restart does."""
+        with self._lock:
+            socks, self._open = self._open, []
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self._listener.close()
+        self.cut_all()
+
+
+@pytest.fixture
+def fault_proxy() -> Iterator[Callable[[int], FaultProxy]]:
+    made: list[FaultProxy] = []
+
+    def make(target_port: int) -> FaultProxy:
+        made.append(FaultProxy(target_port))
+        return made[-1]
+
+    yield make
+    for p in made:
+        p.close()
