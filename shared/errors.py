@@ -148,6 +148,14 @@ class ServiceUnavailableError(FrugalError):
     http_status = 503
 
 
+class StorageFullError(FrugalError):
+    """The device's disk (or a quota) ran out while writing; what was written before stays intact."""
+
+    code = "storage_full"
+    http_status = 507
+    exit_code = 8
+
+
 class DeadlineExceededError(FrugalError):
     code = "deadline_exceeded"
     http_status = 504
@@ -168,6 +176,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServiceUnavailableError",
+    "StorageFullError",
     "UnknownBackendError",
     "UnknownModelError",
     "UnknownProfileError",

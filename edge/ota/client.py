@@ -16,7 +16,7 @@ import httpx
 
 from frugalstack.edge.ota.store import ModelStore
 from frugalstack.edge.ota.verify import VerificationError, verify_artifact, verify_manifest
-from frugalstack.shared.errors import AuthenticationError, NotFoundError, UpstreamError
+from frugalstack.shared.errors import AuthenticationError, NotFoundError, StorageFullError, UpstreamError
 from frugalstack.shared.manifest import Manifest, ManifestArtifact
 
 log = logging.getLogger("frugalstack.edge.ota")
@@ -114,6 +114,11 @@ class OtaClient:
             except httpx.HTTPError as exc:
                 raise UpstreamError(f"download interrupted at {part.stat().st_size if part.exists() else 0} "
                                     f"bytes; it resumes next time: {exc}") from exc
+            except OSError as exc:  # disk full or over a file-size quota: free the space the partial file holds
+                part.unlink(missing_ok=True)
+                raise StorageFullError(f"no room to download {art.filename} ({art.size_bytes} bytes) under "
+                                       f"{self.store.root}: {exc.strerror or exc}",
+                                       hint="free disk space; the current model stays active") from exc
         try:
             verify_artifact(part, art.sha256, art.size_bytes, art.signature, self.public_key)
         except VerificationError:
