@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
 from frugalstack.cloud.db.base import utcnow
@@ -32,6 +34,15 @@ def _own_device(who: Principal, device_id: str, readers: bool = True) -> None:
             raise PermissionDeniedError("a device key may only act on its own device")
     elif not readers or who.role not in READ_ROLES:
         who.require({"device"})
+
+
+def _this_device(device_id: str, who: AnyKey) -> Principal:
+    """A dependency, so a wrong key gets 403 before its body is validated (no 422 hints to a wrong caller)."""
+    _own_device(who, device_id, readers=False)
+    return who
+
+
+ThisDevice = Annotated[Principal, Depends(_this_device)]
 
 
 @router.post("/v1/enrolment-tokens", status_code=201, response_model=EnrolmentTokenPublic)
@@ -74,18 +85,16 @@ def get_manifest(device_id: str, state: StateDep, who: AnyKey) -> SignedManifest
 
 
 @router.post("/v1/devices/{device_id}/deletion-acks", response_model=list[DeletionRequestPublic])
-def ack_deletions(device_id: str, body: DeletionAck, state: StateDep, who: AnyKey) -> list[DeletionRequestPublic]:
+def ack_deletions(device_id: str, body: DeletionAck, state: StateDep, who: ThisDevice) -> list[DeletionRequestPublic]:
     """The device confirms it erased the subjects named in its manifest."""
-    _own_device(who, device_id, readers=False)
     with state.db.write() as s:
         rows = governance.ack_deletions(s, who, device_id, body.request_ids)
         return [DeletionRequestPublic.model_validate(r) for r in rows]
 
 
 @router.put("/v1/devices/{device_id}/status", response_model=DevicePublic)
-def report_status(device_id: str, body: DeviceStatus, state: StateDep, who: AnyKey) -> DevicePublic:
+def report_status(device_id: str, body: DeviceStatus, state: StateDep, who: ThisDevice) -> DevicePublic:
     """The device reports the model version it runs and the outcome of its last update (or rollback)."""
-    _own_device(who, device_id, readers=False)
     with state.db.write() as s:
         device = crud.get_or_404(s, Device, device_id, "device")
         changes = {"current_model_version_id": body.model_version_id, "ota_status": body.ota_status,
