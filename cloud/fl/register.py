@@ -77,6 +77,12 @@ def register_result(
     except ImportError:
         raise MissingDependencyError("httpx", "cloud", purpose="registering federated results") from None
     cfg, params = report["config"], report["_final_params"]
+    if not any(r.get("accepted") for r in report["rounds"]) or not params:
+        # every device died, was dropped or was rejected: the "result" is the untouched (or empty) start model
+        raise FrugalError("no round accepted any device update; nothing new to register",
+                          hint="check the round report (dropped/rejected) and run again")
+    if not all(np.all(np.isfinite(v)) for v in params.values()):
+        raise FrugalError("the aggregated model has non-finite values; refusing to register it")
     name = model_name or f"{cfg['task']}-head"
     blob = artifact_bytes(cfg["task"], params, report["classes"])
     description, intended_use = CARDS.get(cfg["task"], CARDS["intent"])
