@@ -68,6 +68,8 @@ def run(
     record = evaluate(spec, target, suite_dir=suite_dir, backend=backend, profile=profile, judge_url=judge_url,
                       judge_model=judge_model, efficiency=False if no_efficiency else None,
                       progress=lambda msg: err_console.print(f"[dim]{msg}[/dim]", highlight=False))
+    if derive:
+        record["model"]["derived_from"] = _derivation(model, derive)
     path = out or Path("eval-out") / f"{spec.name}-{Path(record['model']['id']).stem}.json"
     rec.save(record, path)
     if json_out:
@@ -82,6 +84,19 @@ def run(
         console.print(f"uploaded: evaluation {ev['id']} passed={ev['passed']} (run {answer['run_id']})")
 
 
+def _derivation(model: str, quantization: str) -> dict[str, Any]:
+    """What a ``--derive`` artifact is made of, stored in the record so no reader mistakes it for an original."""
+    from frugalstack.edge.catalog import get_spec, resolve_path
+    from frugalstack.optimizers.checkpoint import file_sha256
+
+    src = Path(model) if Path(model).is_file() else resolve_path(get_spec(model))
+    return {"source": model, "source_file": src.name, "source_sha256": file_sha256(src), "quantization": quantization,
+            "tool": "llama.cpp llama_model_quantize",
+            "note": f"{quantization} re-quantization of {src.name}: it drops the source's quantized compute path "
+                    "but cannot restore information the source's quantization lost, so quality differences vs "
+                    "the source are a lower bound on the loss vs an original full-precision model"}
+
+
 def _print_record(record: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
@@ -93,6 +108,8 @@ def _print_record(record: dict[str, Any], console: Any) -> None:
     for name, metric in record["metrics"].items():
         t.add_row(name, _fmt(metric))
     console.print(t)
+    if m.get("derived_from"):
+        console.print(f"[yellow]derived artifact:[/yellow] {m['derived_from']['note']}", highlight=False)
     bias = record["sections"].get("bias")
     if bias:
         console.print("bias, significant differences (permutation p < 0.05): "
