@@ -6,8 +6,8 @@
 2. Latency of ``get_online_features`` for 20 features (8 product + 3 category + 5 locale + 4 device
    history): p50/p95 per run over ``--lookups`` random products, median and min-max over ``--runs`` runs.
 3. Snapshot size per 1k products (product_stats only, gzip'd JSON) for ``--seeds`` event logs.
-4. Ranking with vs without features: hybrid search (ONNX MiniLM + BM25) on the test queries that name
-   products, then ``edge.knowledge.features.rerank`` at weights 1 and 3; hit@1, MRR@10, recall@5 and a
+4. Ranking with vs without features: hybrid search (ONNX MiniLM + BM25) on the dev and test queries that
+   name products, then ``edge.knowledge.features.rerank`` at ``--weights``; hit@1, MRR@10, recall@5 and a
    paired bootstrap 95% interval of the MRR change. The queries' right answers do not depend on
    popularity, so a gain is not expected here; the point is to measure, not to assume.
 
@@ -39,7 +39,7 @@ from frugalstack.cloud.features.transforms import product_stats, synth_events
 from frugalstack.edge.features import STANDARD, OnlineStore
 from frugalstack.edge.features.definitions import INTENTS
 from frugalstack.edge.features.snapshot import encode
-from frugalstack.edge.sampledata import PRODUCTS_FILE, QUERIES_TEST
+from frugalstack.edge.sampledata import PRODUCTS_FILE, QUERIES_DEV, QUERIES_TEST
 from frugalstack.edge.sampledata.make import load_products, load_queries
 
 DAY = 86_400.0
@@ -117,7 +117,7 @@ def latency(store: OnlineStore, ids: list[str], cats: dict[str, str], lookups: i
     return {"features": len(REFS), "lookups_per_run": lookups, "p50_ms": summary(p50s), "p95_ms": summary(p95s)}
 
 
-def ranking(store: OnlineStore, cache: Path, products: list[dict[str, Any]]) -> dict[str, Any]:
+def ranking(store: OnlineStore, cache: Path, products: list[dict[str, Any]], weights: list[float]) -> dict[str, Any]:
     from bench_retrieval import build, embed_items, items_of
 
     from frugalstack.edge.knowledge.embedders import ONNX_MINILM
@@ -125,32 +125,36 @@ def ranking(store: OnlineStore, cache: Path, products: list[dict[str, Any]]) -> 
 
     items = items_of(products)
     kstore, _ = build(cache / "knowledge.db", items, embed_items(ONNX_MINILM, items, cache), "float32", ONNX_MINILM)
-    queries = [q for q in load_queries(QUERIES_TEST) if q["product_ids"]]
-    per: dict[str, list[tuple[float, float, float]]] = {"without": [], "weight_1": [], "weight_3": []}
-    for q in queries:
-        hits = kstore.search(q["query"], k=10, mode="hybrid")
-        rel = set(q["product_ids"])
-        for name, hs in (
-            ("without", hits),
-            ("weight_1", rerank(hits, store, weight=1.0)),
-            ("weight_3", rerank(hits, store, weight=3.0)),
-        ):
-            ids = [h.id for h in hs]
-            rr = next((1 / (i + 1) for i, x in enumerate(ids) if x in rel), 0.0)
-            per[name].append((float(ids[:1] and ids[0] in rel), rr, len(rel & set(ids[:5])) / len(rel)))
+    out: dict[str, Any] = {}
+    for split, path in (("dev", QUERIES_DEV), ("test", QUERIES_TEST)):
+        queries = [q for q in load_queries(path) if q["product_ids"]]
+        per: dict[str, list[tuple[str, float, float, float]]] = {}
+        for q in queries:
+            hits = kstore.search(q["query"], k=10, mode="hybrid")
+            rel = set(q["product_ids"])
+            for w in [0.0, *weights]:
+                ids = [h.id for h in (rerank(hits, store, weight=w) if w else hits)]
+                rr = next((1 / (i + 1) for i, x in enumerate(ids) if x in rel), 0.0)
+                hit1 = float(bool(ids) and ids[0] in rel)
+                per.setdefault(f"weight_{w:g}", []).append((q["intent"], hit1, rr, len(rel & set(ids[:5])) / len(rel)))
+        res: dict[str, Any] = {"queries": len(queries)}
+        rng = random.Random(0)
+        for name, vals in per.items():
+            m = {
+                k: round(statistics.mean(v[i + 1] for v in vals), 4)
+                for i, k in enumerate(("hit@1", "mrr@10", "recall@5"))
+            }
+            search = [v[2] for v in vals if v[0] == "product_search"]
+            m["mrr@10_product_search"] = round(statistics.mean(search), 4) if search else None
+            if name != "weight_0":
+                diffs = [b[2] - a[2] for a, b in zip(per["weight_0"], vals, strict=True)]
+                boots = sorted(statistics.mean(rng.choices(diffs, k=len(diffs))) for _ in range(2000))
+                m["mrr_change"] = round(statistics.mean(diffs), 4)
+                m["mrr_change_95ci"] = [round(boots[50], 4), round(boots[1949], 4)]
+                m["queries_changed"] = sum(d != 0 for d in diffs)
+            res[name] = m
+        out[split] = res
     kstore.close()
-    out: dict[str, Any] = {"queries": len(queries)}
-    for name, vals in per.items():
-        out[name] = {
-            m: round(statistics.mean(v[i] for v in vals), 4) for i, m in enumerate(("hit@1", "mrr@10", "recall@5"))
-        }
-    rng = random.Random(0)
-    for name in ("weight_1", "weight_3"):
-        diffs = [b[1] - a[1] for a, b in zip(per["without"], per[name], strict=True)]
-        boots = sorted(statistics.mean(rng.choices(diffs, k=len(diffs))) for _ in range(2000))
-        out[name]["mrr_change"] = round(statistics.mean(diffs), 4)
-        out[name]["mrr_change_95ci"] = [round(boots[50], 4), round(boots[1949], 4)]
-        out[name]["queries_changed"] = sum(d != 0 for d in diffs)
     return out
 
 
@@ -161,6 +165,7 @@ def main() -> None:
     ap.add_argument("--lookups", type=int, default=2000)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--skip-ranking", action="store_true")
+    ap.add_argument("--weights", default="0.05,0.1,0.3,1,3", help="rerank weights to compare with no features")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     products = load_products(PRODUCTS_FILE)
@@ -192,7 +197,7 @@ def main() -> None:
         cats = {p["id"]: p["category"] for p in products}
         result["lookup_latency"] = latency(store, list(cats), cats, a.lookups, a.runs)
         if not a.skip_ranking:
-            result["ranking"] = ranking(store, a.out, products)
+            result["ranking"] = ranking(store, a.out, products, [float(w) for w in a.weights.split(",")])
     (a.out / "result.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 

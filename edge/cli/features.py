@@ -11,7 +11,13 @@ import httpx
 import typer
 
 from frugalstack.edge.cli.output import console, print_json
-from frugalstack.shared.errors import AuthenticationError, ConfigError, UpstreamError, ValidationError
+from frugalstack.shared.errors import (
+    AuthenticationError,
+    ConfigError,
+    NotFoundError,
+    UpstreamError,
+    ValidationError,
+)
 
 app = typer.Typer(help="Feature store: definitions, materialization to devices, online lookups.", no_args_is_help=True)
 
@@ -27,7 +33,15 @@ def _post(cloud: str, key: str, path: str, body: Any) -> Any:
     if r.status_code in (401, 403):
         raise AuthenticationError(f"the cloud refused this key ({r.status_code})")
     if r.status_code >= 400:
-        raise UpstreamError(f"{path} failed with HTTP {r.status_code}: {r.text[:300]}")
+        try:
+            message = str(r.json()["error"]["message"])
+        except (ValueError, KeyError, TypeError):
+            message = r.text[:300]
+        if r.status_code == 404:
+            raise NotFoundError(message)
+        if r.status_code in (400, 409, 422):
+            raise ValidationError(message)
+        raise UpstreamError(f"{path} failed with HTTP {r.status_code}: {message}")
     return r.json()
 
 

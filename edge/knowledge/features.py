@@ -2,7 +2,10 @@
 
 The prior ranks product hits by in-stock, recent popularity and a low return rate, all read through
 ``get_online_features``; stale or missing features contribute nothing (the hit keeps its retrieval rank).
-The two orders are fused with reciprocal-rank fusion, ``weight`` scaling the prior's share.
+The two orders are fused with reciprocal-rank fusion, ``weight`` scaling the prior's share. Off by default
+(``weight=0``): on the sample queries, whose answers do not depend on popularity, every weight that changes
+the order lowered MRR (benchmarks/bench_features.py, docs/features.md); turn it on where it is measured
+to help.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ def prior(store: OnlineStore, product_id: str, now: float | None = None) -> floa
 
 
 def rerank(
-    hits: Sequence[Hit], store: OnlineStore, *, weight: float = 1.0, k: int = 60, now: float | None = None
+    hits: Sequence[Hit], store: OnlineStore, *, weight: float = 0.0, k: int = 60, now: float | None = None
 ) -> list[Hit]:
     """Hits reordered by RRF of retrieval rank and feature-prior rank (non-products keep their place)."""
     if weight <= 0 or not hits:

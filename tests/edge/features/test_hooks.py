@@ -34,10 +34,10 @@ def test_rerank_fuses_retrieval_and_feature_prior(tmp_path: Path) -> None:
         hits = [_hit("a"), _hit("doc", "doc"), _hit("b"), _hit("c")]
         assert [h.id for h in rerank(hits, store, weight=0)] == ["a", "doc", "b", "c"]
         # RRF (k=60) nudges: at weight 1 only c passes b; at weight 3 the prior dominates (docs keep their rank)
-        assert [h.id for h in rerank(hits, store, now=NOW)] == ["a", "doc", "c", "b"]
+        assert [h.id for h in rerank(hits, store, weight=1, now=NOW)] == ["a", "doc", "c", "b"]
         assert [h.id for h in rerank(hits, store, weight=3, now=NOW)] == ["c", "doc", "b", "a"]
         # four days later product_stats is stale (TTL 3 days): no prior, retrieval order stands
-        assert [h.id for h in rerank(hits, store, now=NOW + 4 * 86_400)] == ["a", "doc", "b", "c"]
+        assert [h.id for h in rerank(hits, store, weight=3, now=NOW + 4 * 86_400)] == ["a", "doc", "b", "c"]
 
 
 def test_router_signals_fall_back_to_neutral_when_unknown(tmp_path: Path) -> None:
