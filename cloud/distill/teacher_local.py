@@ -9,7 +9,6 @@ short greedy pass.
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from pathlib import Path
@@ -47,20 +46,26 @@ class LocalTeacher:
                      logprob=sum(lps), token_logprobs=lps)
 
     def _choose(self, prompt: list[int], labels: list[str]) -> tuple[str, list[float]]:
+        """Score every label's tokens after the prompt in one batched pass over the shared prompt cache."""
+        torch = self.torch
         logits, cache = self._run(prompt, None)
-        first = self.torch.log_softmax(logits[-1], -1)
-        best: tuple[float, str, list[float]] = (float("-inf"), labels[0], [])
-        for label in labels:
-            ids = answer_ids(self.tok, label)
-            lps = [float(first[ids[0]])]
-            if len(ids) > 1:
-                more, _ = self._run(ids[:-1], copy.deepcopy(cache))
-                logp = self.torch.log_softmax(more, -1)
-                lps += [float(logp[i, t]) for i, t in enumerate(ids[1:])]
-            total = sum(lps)
-            if total > best[0]:
-                best = (total, label, lps)
-        return best[1], best[2]
+        first = torch.log_softmax(logits[-1], -1)
+        seqs = [answer_ids(self.tok, label) for label in labels]
+        width = max(len(s) for s in seqs) - 1
+        scores = [[float(first[s[0]])] for s in seqs]
+        if width > 0:
+            ids = torch.full((len(seqs), width), int(seqs[0][-1]), dtype=torch.long)
+            for i, s in enumerate(seqs):
+                ids[i, : len(s) - 1] = torch.tensor(s[:-1])
+            cache.batch_repeat_interleave(len(seqs))
+            mask = torch.ones((len(seqs), len(prompt) + width), dtype=torch.long)
+            with torch.no_grad():
+                out = self.model(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True)
+            logp = torch.log_softmax(out.logits, -1)
+            for i, s in enumerate(seqs):
+                scores[i] += [float(logp[i, j, t]) for j, t in enumerate(s[1:])]
+        best = max(range(len(labels)), key=lambda i: sum(scores[i]))
+        return labels[best], scores[best]
 
     def _value(self, logits: Any, cache: Any, kind: str) -> tuple[Any, list[float], Any, int]:
         """Greedy tokens until the value ends (',' or '}' outside a string); the typed value or None."""

@@ -58,3 +58,31 @@ def test_cache_key_changes_with_the_prompt(tmp_path: Path, teacher_server: tuple
     assert stats.cache_hits == 0 and len(cache) == 2
     assert TASKS["intent"].parse("shipping") == "shipping"
     cache.close()
+
+
+def test_local_constrained_teacher_matches_brute_force_scoring(tiny_llama: Path) -> None:
+    """The batched label scoring over a shared prompt cache picks what full-sequence scoring picks, and the
+    extraction skeleton always yields valid JSON of the schema."""
+    import torch
+
+    from frugalstack.cloud.distill.models import answer_ids, chat_ids
+    from frugalstack.cloud.distill.tasks import INTENTS
+    from frugalstack.cloud.distill.teacher import messages_for
+    from frugalstack.cloud.distill.teacher_local import LocalTeacher
+
+    teacher = LocalTeacher(tiny_llama, threads=1)
+    ex = Example("intent", "a", "Where is my parcel?", "shipping")
+    msgs = messages_for(TASKS["intent"], ex, [])
+    reply = teacher.ask(TASKS["intent"], msgs)
+    prompt = chat_ids(teacher.tok, msgs)
+    totals = {}
+    with torch.no_grad():
+        for label in INTENTS:
+            ans = answer_ids(teacher.tok, label)
+            logp = torch.log_softmax(teacher.model(input_ids=torch.tensor([prompt + ans])).logits[0], -1)
+            totals[label] = sum(float(logp[len(prompt) - 1 + j, t]) for j, t in enumerate(ans))
+    assert reply.text == max(totals, key=lambda k: totals[k])
+    assert abs(reply.logprob - totals[reply.text]) < 1e-3
+    ext = teacher.ask(TASKS["extraction"], messages_for(TASKS["extraction"], Example(
+        "extraction", "b", "A red bag. Weight: 120 g.", "{}"), []))
+    assert TASKS["extraction"].parse(ext.text) == ext.text
