@@ -15,6 +15,7 @@ from frugalstack.cloud.deps import AnyKey, Reader, StateDep, Writer
 from frugalstack.cloud.features import materialize as mat
 from frugalstack.cloud.features import offline
 from frugalstack.cloud.features.tables import FeatureSnapshotRecord, FeatureViewRecord
+from frugalstack.cloud.services import audit
 from frugalstack.cloud.services.auth import READ_ROLES
 from frugalstack.edge.features.definitions import Repo
 from frugalstack.shared.errors import NotFoundError, PermissionDeniedError
@@ -65,7 +66,12 @@ def _view_public(r: FeatureViewRecord) -> ViewPublic:
 def apply_repo(body: Repo, state: StateDep, who: Writer) -> list[ViewPublic]:
     """Register entities and views; a changed definition gets the next version (the old stays readable)."""
     with state.db.write() as s:
-        return [_view_public(r) for r in offline.apply(s, body, who.key_id)]
+        recs = offline.apply(s, body, who.key_id)
+        for r in recs:
+            audit.record(
+                s, who, "feature_view.apply", "feature_view", r.id, None, r, {"name": r.name, "version": r.version}
+            )
+        return [_view_public(r) for r in recs]
 
 
 @router.get("/views", response_model=list[ViewPublic])
@@ -80,6 +86,9 @@ def push_rows(name: str, body: RowsIn, state: StateDep, who: Writer) -> dict[str
     """Append timestamped rows (``entity_key``, ``event_ts``, optional ``created_ts``, ``values``)."""
     with state.db.write() as s:
         n = offline.ingest(s, offline.get_view(s, name), body.rows, source_ref=body.source_ref)
+        audit.record(
+            s, who, "feature_rows.ingest", "feature_view", name, None, None, {"rows": n, "source_ref": body.source_ref}
+        )
     return {"ingested": n}
 
 
@@ -95,6 +104,16 @@ def materialize(body: mat.SliceSpec, state: StateDep, who: Writer) -> SnapshotPu
     """Build and sign the slice's snapshot; devices of that profile get it in their next manifest."""
     with state.db.write() as s:
         rec = mat.materialize(s, state.signer, state.blobs, who.key_id, body)
+        audit.record(
+            s,
+            who,
+            "feature_snapshot.create",
+            "feature_snapshot",
+            rec.id,
+            None,
+            rec,
+            {"sha256": rec.sha256, "rows": rec.row_count, "profile": rec.profile},
+        )
         return SnapshotPublic.model_validate(rec, from_attributes=True)
 
 

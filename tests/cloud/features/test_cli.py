@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from frugalstack.edge.ota.client import OtaClient
 
 FRUGAL = [sys.executable, "-m", "frugalstack.edge.cli.main", "features"]
@@ -19,6 +21,7 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "COLUMNS": "200", **env})
 
 
+@pytest.mark.slow
 def test_apply_materialize_get(start_cloud: Any, tmp_path: Path) -> None:
     cloud = start_cloud("sqlite")
     env = {"FRUGAL_CLOUD_URL": cloud.url, "FRUGAL_CLOUD_API_KEY": cloud.key("operator")}

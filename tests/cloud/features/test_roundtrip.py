@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from frugalstack.cloud.features.transforms import product_stats, synth_events
 from frugalstack.edge.features import STANDARD, OnlineStore
 from frugalstack.edge.ota.client import OtaClient
@@ -21,6 +23,7 @@ def _products(n: int = 300) -> list[dict[str, Any]]:
     return load_products(PRODUCTS_FILE)[:n]
 
 
+@pytest.mark.slow
 def test_materialized_snapshot_reaches_the_device_and_is_looked_up(cloud: Any, tmp_path: Path) -> None:
     now = time.time()
     products = _products()
@@ -47,6 +50,8 @@ def test_materialized_snapshot_reaches_the_device_and_is_looked_up(cloud: Any, t
                             {"product": products[0]["id"], "event_timestamp": time.time()}],
             "features": ["product_stats:views_7d"]})
         assert [r["product_stats:views_7d"] for r in hist.json()["rows"]] == [None, rows[0]["values"]["views_7d"]]
+        actions = [e["action"] for e in c.get("/v1/audit", params={"limit": 1000}).json()]
+        assert {"feature_view.apply", "feature_rows.ingest", "feature_snapshot.create"} <= set(actions)
     apparel = [p for p in products if p["category"].startswith("Apparel")]
     other = next(p for p in products if not p["category"].startswith("Apparel"))
     assert snap.json()["row_count"] == len(apparel) + 1  # the slice: Apparel products + one Apparel category
