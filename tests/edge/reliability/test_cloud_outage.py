@@ -78,11 +78,12 @@ def local_model(one_thread_profile: Path) -> Iterator[Any]:
     rt.close()
 
 
+@pytest.mark.slow
 def test_device_answers_through_every_cloud_failure_and_recovers(cloud_url: str, local_model: Any) -> None:
     router = RulesRouter()  # order status is a server-side intent: the plan is always "cloud"
 
     def edge() -> Draft:
-        reply = local_model.chat("Where is my order?", max_tokens=8, temperature=0)
+        reply = local_model.chat("Where is my order?", max_tokens=4, temperature=0)
         return Draft(text=reply.text)
 
     breaker = CircuitBreaker(failures=100, base_s=0.3, jitter=0.0)  # opened explicitly below
@@ -92,6 +93,7 @@ def test_device_answers_through_every_cloud_failure_and_recovers(cloud_url: str,
         return route_and_answer(RouteContext(query="where is my order 7", intent="order_status"), router, edge,
                                 client, lambda: [{"role": "user", "content": "where is my order 7"}])
 
+    local = edge().text  # greedy: the device's answer is the same every time
     first = ask()
     assert (first.answered_by, first.text) == ("cloud", "from the cloud")
     for mode, reason in [("slow", "timeout"), ("e500", "http_5xx"), ("e429", "rate_limited"),
@@ -99,7 +101,7 @@ def test_device_answers_through_every_cloud_failure_and_recovers(cloud_url: str,
         MODE["now"] = mode
         a = ask()
         assert (a.answered_by, a.fallback) == ("edge", reason), mode
-        assert a.text.strip() and a.text == edge().text  # the device's own (greedy) answer
+        assert a.text.strip() and a.text == local  # the device's own answer
         assert a.cloud is not None and a.cloud.latency_ms < DEADLINE_S * 1000 + 1500, (mode, a.cloud.latency_ms)
     assert not RELEASE.is_set()  # the slow handler never answered: the deadline ended the wait
 
