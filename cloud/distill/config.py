@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from frugalstack.shared.errors import ConfigError, ValidationError
 
@@ -101,7 +101,8 @@ class CloudConfig(_Strict):
 
     url: str | None = None
     api_key_env: str = "FRUGAL_API_KEY"
-    publish: bool = Field(False, description="register the student in the cloud registry")
+    publish: bool = Field(False, description="register the student in the cloud registry",
+                          validation_alias=AliasChoices("publish", "register"))
     model_name: str = "shop-distilled"
     promote_to: Literal["candidate", "staging"] = "staging"
     profiles: list[str] = Field(default_factory=lambda: ["laptop-x86"])
