@@ -66,6 +66,19 @@ def test_materialized_snapshot_reaches_the_device_and_is_looked_up(cloud: Any, t
         assert first.status == "no_model" and first.features == "loaded"
         assert first.manifest.features is not None and first.manifest.features.snapshot_id == snap.json()["id"]
         assert ota.update(loader=None, report=False).features == "up_to_date"
+        if cloud.kind == "sqlite":  # a snapshot altered on the server's disk is refused; the old one stays
+            with cloud.admin() as c:
+                newer = c.post("/v1/features/materialize", json={"views": ["category_quality"],
+                                                                 "profile": "laptop-x86"}).json()
+            blob = next(p for p in Path(cloud.data_dir).rglob(f"{newer['sha256']}*") if p.is_file())
+            blob.write_bytes(blob.read_bytes()[:-8] + b"tampered")
+            assert ota.update(loader=None, report=False).features.startswith("failed: ")
+            with OnlineStore(db) as store:
+                assert store.snapshot_id() == snap.json()["id"]
+            with cloud.admin() as c:  # a fresh materialization of the full slice becomes the newest again
+                snap = c.post("/v1/features/materialize", json={"views": ["product_stats", "category_quality"],
+                                                                "profile": "laptop-x86", "categories": ["Apparel"]})
+            assert ota.update(loader=None, report=False).features == "loaded"
 
     refs = [f"product_stats:{f}" for f in STANDARD.view("product_stats").feature_names] + [
         "category_quality:answer_quality", "category_quality:escalation_rate", "device_history:queries_30m"]
