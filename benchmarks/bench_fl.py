@@ -1,4 +1,4 @@
-"""Federated learning of the intent head: quality, communication, privacy and time, over seeds.
+"""Federated learning of the intent and router heads: quality, communication, privacy and time, over seeds.
 
 For each configuration the full experiment (non-IID partitions, device profiles with stragglers and
 dropouts, N rounds) runs once per seed on the in-process engine (the same ServerApp/ClientApp code as
@@ -8,8 +8,11 @@ federated / centralized, bytes per client per round, total bytes, ε (local and 
 round. One more run of the reference configuration goes through Flower's simulation engine (Ray), whose
 per-round wall time and start-up are reported separately.
 
-    .venv/bin/python benchmarks/bench_fl.py [--clients 50] [--rounds 10] [--seeds 0 1 2] [--no-ray]
-        [--out benchmarks/results/fl]
+    .venv/bin/python benchmarks/bench_fl.py [--task intent|router|lora] [--clients 50] [--rounds 10]
+        [--seeds 0 1 2] [--no-ray] [--pairs route-eval/pairs.jsonl] [--out benchmarks/results/fl]
+
+``--task router`` scores held-out routing pairs: decision accuracy, and AUC of P(cloud better) in the
+F1 columns' place. ``--task lora`` runs one tiny federated LoRA experiment (perplexity; torch).
 """
 
 from __future__ import annotations
@@ -29,19 +32,39 @@ from _stats import summary
 from frugalstack.cloud.fl.server import FLConfig
 from frugalstack.cloud.fl.simulate import public_report, run_federated
 
+ROUTER_CONFIGS: dict[str, dict[str, Any]] = {
+    "fedavg fp32": {"lr": 2.0},
+    "fedavg int8": {"lr": 2.0, "quantize": "int8"},
+    "robust int8": {"lr": 2.0, "strategy": "robust", "quantize": "int8"},
+    "fedavg int8 DP local z=0.5 C=1": {"lr": 2.0, "quantize": "int8", "clip": 1.0, "noise_multiplier": 0.5},
+    "fedavg int8 DP distributed z=1 C=1": {
+        "lr": 2.0,
+        "quantize": "int8",
+        "clip": 1.0,
+        "noise_multiplier": 1.0,
+        "dp_mode": "distributed",
+    },
+}
 CONFIGS: dict[str, dict[str, Any]] = {
     "fedavg fp32": {"strategy": "fedavg"},
     "fedavg int8": {"strategy": "fedavg", "quantize": "int8"},
     "fedprox int8": {"strategy": "fedprox", "quantize": "int8"},
     "robust int8": {"strategy": "robust", "quantize": "int8"},
     "fedavg int8 DP local z=1 C=5": {"quantize": "int8", "clip": 5.0, "noise_multiplier": 1.0},
-    "fedavg int8 DP distributed z=1 C=5": {"quantize": "int8", "clip": 5.0, "noise_multiplier": 1.0,
-                                            "dp_mode": "distributed"},
-    "fedavg int8 DP distributed z=0.5 C=5": {"quantize": "int8", "clip": 5.0, "noise_multiplier": 0.5,
-                                              "dp_mode": "distributed"},
+    "fedavg int8 DP distributed z=1 C=5": {
+        "quantize": "int8",
+        "clip": 5.0,
+        "noise_multiplier": 1.0,
+        "dp_mode": "distributed",
+    },
+    "fedavg int8 DP distributed z=0.5 C=5": {
+        "quantize": "int8",
+        "clip": 5.0,
+        "noise_multiplier": 0.5,
+        "dp_mode": "distributed",
+    },
     "SecAgg+": {"secagg": True},
-    "SecAgg+ DP distributed z=1 C=5": {"secagg": True, "clip": 5.0, "noise_multiplier": 1.0,
-                                       "dp_mode": "distributed"},
+    "SecAgg+ DP distributed z=1 C=5": {"secagg": True, "clip": 5.0, "noise_multiplier": 1.0, "dp_mode": "distributed"},
 }
 
 
@@ -56,58 +79,116 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--no-ray", action="store_true", help="skip the run on the simulation engine")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/fl"))
+    ap.add_argument("--task", choices=("intent", "router", "lora"), default="intent")
+    ap.add_argument("--pairs", default=None, help="router: collected pairs (default: the shipped sample)")
     args = ap.parse_args()
     logging.getLogger("flwr").setLevel(logging.WARNING)
+    if args.task == "lora":
+        return _lora(args)
+    metric = "auc" if args.task == "router" else "macro_f1"
+    extra = {"task": args.task, "pairs": args.pairs, "min_examples": 4} if args.task == "router" else {}
+    configs = ROUTER_CONFIGS if args.task == "router" else CONFIGS
 
-    results: dict[str, Any] = {"machine": platform.platform(), "clients": args.clients, "rounds": args.rounds,
-                               "seeds": args.seeds, "configs": {}}
+    results: dict[str, Any] = {
+        "machine": platform.platform(),
+        "clients": args.clients,
+        "rounds": args.rounds,
+        "seeds": args.seeds,
+        "task": args.task,
+        "metric": metric,
+        "configs": {},
+    }
     print(f"{args.clients} clients, {args.rounds} rounds, seeds {args.seeds}; median [min, max] over seeds\n")
-    header = (f"{'config':38} {'fed macro-F1':22} {'central F1':22} {'local F1':22} {'fed/central':8} "
-              f"{'B up/client/rnd':>15} {'MB total':>9} {'eps local':>10} {'eps central':>11} {'s/round':>8}")
+    header = (
+        f"{'config':38} {'fed ' + metric:22} {'central':22} {'local':22} {'fed/central':8} "
+        f"{'B up/client/rnd':>15} {'MB total':>9} {'eps local':>10} {'eps central':>11} {'s/round':>8}"
+    )
     print(header)
-    for name, overrides in CONFIGS.items():
+    for name, overrides in configs.items():
         runs = []
         for seed in args.seeds:
-            cfg = FLConfig(clients=args.clients, rounds=args.rounds, seed=seed, **overrides)
+            cfg = FLConfig(clients=args.clients, rounds=args.rounds, seed=seed, **{**extra, **overrides})
             runs.append(public_report(run_federated(cfg, engine="inprocess")))
-        fed = summary([r["federated"]["macro_f1"] for r in runs])
-        cen = summary([r["centralized"]["macro_f1"] for r in runs])
-        loc = summary([r["local_only"]["macro_f1"] for r in runs])
-        ratio = summary([r["federated"]["macro_f1"] / r["centralized"]["macro_f1"] for r in runs])
+        fed = summary([r["federated"][metric] for r in runs])
+        cen = summary([r["centralized"][metric] for r in runs])
+        loc = summary([r["local_only"][metric] for r in runs])
+        ratio = summary([r["federated"][metric] / r["centralized"][metric] for r in runs])
         up = summary([r["communication"]["bytes_up_per_client_round_median"] for r in runs])
         total = summary([r["communication"]["bytes_total"] / 1e6 for r in runs])
         eps_l = summary([r["privacy"]["epsilon_local"] for r in runs])
         eps_c = summary([r["privacy"]["epsilon_central"] for r in runs])
         wall = summary([r["round_wall_s_median"] for r in runs])
         results["configs"][name] = {
-            "overrides": overrides, "federated_macro_f1": fed, "centralized_macro_f1": cen, "local_macro_f1": loc,
+            "overrides": overrides,
+            f"federated_{metric}": fed,
+            f"centralized_{metric}": cen,
+            f"local_{metric}": loc,
+            "before": runs[0]["before"],
             "federated_accuracy": summary([r["federated"]["accuracy"] for r in runs]),
             "centralized_accuracy": summary([r["centralized"]["accuracy"] for r in runs]),
             "local_accuracy": summary([r["local_only"]["accuracy"] for r in runs]),
-            "fed_over_central": ratio, "bytes_up_per_client_round": up,
+            "fed_over_central": ratio,
+            "bytes_up_per_client_round": up,
             "bytes_down_per_client_round": runs[0]["communication"]["bytes_down_per_client_round"],
-            "mb_total": total, "epsilon_local": eps_l, "epsilon_central": eps_c, "round_wall_s": wall,
+            "mb_total": total,
+            "epsilon_local": eps_l,
+            "epsilon_central": eps_c,
+            "round_wall_s": wall,
             "delta": runs[0]["privacy"]["delta"],
         }
-        print(f"{name:38} {_fmt(fed):22} {_fmt(cen):22} {_fmt(loc):22} {ratio['median']:8.2f} "
-              f"{up['median']:15.0f} {total['median']:9.2f} {eps_l['median']:10.1f} {eps_c['median']:11.2f} "
-              f"{wall['median']:8.3f}")
-    if not args.no_ray:
+        print(
+            f"{name:38} {_fmt(fed):22} {_fmt(cen):22} {_fmt(loc):22} {ratio['median']:8.2f} "
+            f"{up['median']:15.0f} {total['median']:9.2f} {eps_l['median']:10.1f} {eps_c['median']:11.2f} "
+            f"{wall['median']:8.3f}"
+        )
+    if not args.no_ray and args.task == "intent":
         t0 = time.perf_counter()
-        r = public_report(run_federated(FLConfig(clients=args.clients, rounds=args.rounds, quantize="int8"),
-                                        engine="ray"))
+        r = public_report(
+            run_federated(FLConfig(clients=args.clients, rounds=args.rounds, quantize="int8"), engine="ray")
+        )
         total_s = time.perf_counter() - t0
         walls = [x["wall_s"] for x in r["rounds"]]
-        results["ray"] = {"round_wall_s": summary(walls), "run_s": r["wall_s"], "process_s": total_s,
-                          "federated_macro_f1": r["federated"]["macro_f1"]}
+        results["ray"] = {
+            "round_wall_s": summary(walls),
+            "run_s": r["wall_s"],
+            "process_s": total_s,
+            "federated_macro_f1": r["federated"]["macro_f1"],
+        }
         s = summary(walls)
-        print(f"\nsimulation engine (Ray), fedavg int8: {_fmt(s, 2)} s per round ({args.clients} clients), "
-              f"{r['wall_s']:.1f} s for the run incl. Ray start-up, "
-              f"federated macro-F1 {r['federated']['macro_f1']:.3f}")
+        print(
+            f"\nsimulation engine (Ray), fedavg int8: {_fmt(s, 2)} s per round ({args.clients} clients), "
+            f"{r['wall_s']:.1f} s for the run incl. Ray start-up, "
+            f"federated macro-F1 {r['federated']['macro_f1']:.3f}"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"fl-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
     print(f"\nwritten {path}")
+
+
+def _lora(args: argparse.Namespace) -> None:
+    from frugalstack.cloud.fl.lora import LoraFLConfig, run_lora_federated
+
+    cfg = LoraFLConfig(clients=min(args.clients, 4), rounds=min(args.rounds, 2), seed=args.seeds[0])
+    r = public_report(run_lora_federated(cfg))
+    c = r["communication"]
+    print(
+        f"LoRA (r={cfg.rank}, v_proj+o_proj, {c['params']} params), {cfg.clients} clients x {cfg.rounds} rounds "
+        f"x {cfg.local_steps} steps, {cfg.max_len}-token texts"
+    )
+    print(
+        f"held-out perplexity: before {r['before']['perplexity']:.2f}, federated {r['federated']['perplexity']:.2f}, "
+        f"centralized {r['centralized']['perplexity']:.2f}, local-only {r['local_only']['perplexity']:.2f} "
+        f"(spread {r['local_only']['perplexity_spread']:.2f})"
+    )
+    print(
+        f"bytes per client per round: {c['bytes_down_per_client_round']:.0f} down, "
+        f"{c['bytes_up_per_client_round_median']:.0f} up; wall per round {r['round_wall_s_median']:.1f} s"
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"fl-lora-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(r, indent=2, default=str))
+    print(f"written {path}")
 
 
 if __name__ == "__main__":

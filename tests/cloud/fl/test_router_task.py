@@ -25,6 +25,12 @@ def test_router_corpus_is_embedding_plus_signals_and_outcome() -> None:
     assert set(np.unique(corpus.y_train)) <= {0, 1} and len(corpus.y_test) == len(corpus.extra["edge_test"])
 
 
+def test_the_shipped_pairs_are_the_default_router_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FRUGAL_ROUTER_PAIRS", raising=False)
+    corpus = load_router_corpus()
+    assert len(corpus.y_train) >= 40 and len(corpus.y_test) >= 40 and 0 < corpus.y_train.mean() < 1
+
+
 def test_router_round_trains_protects_and_reports_baselines() -> None:
     r = run_router_round(clients=6, rounds=2, pairs=PAIRS, clip=1.0, noise=0.5, seed=1)
     assert r["config"]["task"] == "router" and r["participants_per_round"] == [6, 6]
