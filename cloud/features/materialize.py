@@ -16,25 +16,37 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from frugalstack.cloud.db.base import new_id
+from frugalstack.cloud.db.tables_security import Device
 from frugalstack.cloud.features.offline import get_view, latest_values
 from frugalstack.cloud.features.tables import FeatureSnapshotRecord
 from frugalstack.cloud.services.blobs import BlobStore
 from frugalstack.cloud.services.signing import Signer
 from frugalstack.edge.features.snapshot import Snapshot, SnapshotView, encode
-from frugalstack.shared.errors import ValidationError
+from frugalstack.shared.errors import NotFoundError, ValidationError
 from frugalstack.shared.manifest import ManifestArtifact, ManifestFeatures
 
 
 class SliceSpec(BaseModel):
     """Which devices a snapshot is for and which rows it carries."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"views": ["product_stats", "category_quality"], "profile": "phone-arm", "categories": ["Apparel"]}
+            ]
+        },
+    )
 
-    views: list[str] = Field(min_length=1)
-    profile: str
-    categories: list[str] = Field(default_factory=list, description="category prefixes (product/category rows)")
-    locale: str | None = None
-    device_id: str | None = Field(default=None, description="address one device instead of the whole profile")
+    views: list[str] = Field(min_length=1, max_length=50)
+    profile: str = Field(min_length=1, max_length=100)
+    categories: list[str] = Field(
+        default_factory=list, max_length=200, description="category prefixes (product/category rows)"
+    )
+    locale: str | None = Field(default=None, max_length=35)
+    device_id: str | None = Field(
+        default=None, max_length=32, description="address one device instead of the whole profile"
+    )
 
     def keep(self, view_entity: str, key: str, values: dict[str, Any]) -> bool:
         if view_entity == "product" and self.categories:
@@ -66,6 +78,8 @@ def materialize(
     session: Session, signer: Signer, blobs: BlobStore, actor: str, spec: SliceSpec, now: float | None = None
 ) -> FeatureSnapshotRecord:
     """Build, store (content-addressed) and sign a snapshot; the newest one for a slice is what ships."""
+    if spec.device_id is not None and session.get(Device, spec.device_id) is None:
+        raise NotFoundError(f"device {spec.device_id} not found")
     snap = build_snapshot(session, spec, now)
     tmp, sha, size = blobs.write([encode(snap)])
     path = blobs.keep(tmp, sha, ".json.gz")

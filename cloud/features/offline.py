@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import math
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -31,16 +32,16 @@ def ts(value: Any) -> float:
     """Epoch seconds from a number, a datetime or an ISO string."""
     if isinstance(value, bool):
         raise ValidationError(f"not a timestamp: {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float) and math.isfinite(value):
+            return float(value)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, str):
             return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass
-    raise ValidationError(f"not a timestamp: {value!r}")
+    except (ValueError, OverflowError, OSError):
+        pass
+    raise ValidationError(f"not a timestamp: {str(value)[:80]!r}")
 
 
 def apply(session: Session, repo: Repo, actor: str) -> list[FeatureViewRecord]:
@@ -102,8 +103,10 @@ def ingest(
         if not isinstance(vals, dict) or not set(vals) <= names:
             raise ValidationError(f"row {i}: values must be a mapping of {sorted(names)}")
         key = r.get("entity_key")
-        if not isinstance(key, str) or not key:
-            raise ValidationError(f"row {i}: entity_key must be a non-empty string")
+        if not isinstance(key, str) or not 0 < len(key) <= 200:
+            raise ValidationError(f"row {i}: entity_key must be a string of 1 to 200 characters")
+        if any(isinstance(v, float) and not math.isfinite(v) for v in vals.values()):
+            raise ValidationError(f"row {i}: values must be finite numbers (no NaN or infinity)")
         objs.append(
             FeatureRow(
                 view_name=view.name,

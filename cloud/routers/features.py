@@ -33,14 +33,37 @@ class ViewPublic(BaseModel):
 
 
 class RowsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "rows": [
+                        {"entity_key": "Toys > Puzzles", "event_ts": 1767225600, "values": {"answer_quality": 0.82}}
+                    ],
+                    "source_ref": "eval-2026-01-01",
+                }
+            ]
+        },
+    )
 
     rows: list[dict[str, Any]] = Field(max_length=offline.MAX_ROWS)
     source_ref: str | None = Field(default=None, max_length=64, description="dataset version or batch id")
 
 
 class HistoricalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "entity_rows": [{"product": "p-00001", "event_timestamp": 1767225600}],
+                    "features": ["product_stats:popularity", "product_stats:in_stock"],
+                    "as_of": "2026-01-02T00:00:00Z",
+                }
+            ]
+        },
+    )
 
     entity_rows: list[dict[str, Any]] = Field(max_length=100_000)
     features: list[str] = Field(min_length=1, max_length=200)
@@ -117,7 +140,9 @@ def materialize(body: mat.SliceSpec, state: StateDep, who: Writer) -> SnapshotPu
         return SnapshotPublic.model_validate(rec, from_attributes=True)
 
 
-@router.get("/snapshots/{snapshot_id}/content")
+@router.get(
+    "/snapshots/{snapshot_id}/content", response_class=Response, responses={200: {"content": {"application/gzip": {}}}}
+)
 def snapshot_content(snapshot_id: str, state: StateDep, who: AnyKey) -> Response:
     """The signed snapshot file; a device key may fetch only a snapshot addressed to it or its profile."""
     with state.db.read() as s:

@@ -85,7 +85,25 @@ class FeatureView(BaseModel):
 class Repo(BaseModel):
     """What ``frugal features apply`` registers: entities plus views."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "entities": [{"name": "category", "join_key": "category"}],
+                    "views": [
+                        {
+                            "name": "category_quality",
+                            "entity": "category",
+                            "ttl_s": 604800,
+                            "source": {"kind": "ingest", "name": "category_eval"},
+                            "features": [{"name": "answer_quality"}, {"name": "escalation_rate"}],
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     entities: list[Entity] = Field(default_factory=list)
     views: list[FeatureView] = Field(default_factory=list)
