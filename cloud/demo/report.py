@@ -56,8 +56,8 @@ def markdown(s: dict[str, Any], devices: list[DeviceResult], ctx: dict[str, Any]
         "# frugalstack demo report", "",
         f"Dashboard: {ctx['dashboard']}" + ("" if ctx.get("serving") else " (served only while `--keep-serving` runs)"),
         f"Cloud: {ctx['cloud']} (database {ctx['dialect']}); gateway model: **{ctx['gateway_model']}** "
-        "(the same SmolLM2 the devices run, in-process on 1 thread: no larger model is available offline, so "
-        "the cloud's only advantage here is none; point the gateway at a provider for a real one).",
+        "(the same SmolLM2 the devices run, in-process on 1 thread, given the bare question: no larger model is "
+        "available offline, so here the cloud is no better than the device; point the gateway at a provider).",
         f"Wall time: {ctx['wall_s']:.0f} s on this machine.", "",
         "## Headline", "",
         "| | edge-only | hybrid (routed) | cloud-only |", "|---|---:|---:|---:|",
