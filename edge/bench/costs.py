@@ -31,28 +31,58 @@ def cpu_time_energy_kwh(cpu_s: float) -> float:
     return cpu_s * CCF_MAX_W_PER_VCPU / 3.6e6
 
 
+def hybrid_share(cell: dict[str, Any], cells: list[dict[str, Any]], suite: Suite) -> dict[str, Any]:
+    """The hybrid cell's cloud share: the router's decisions on this cell's prompts; for a cell without
+    them (fixed-length synthetic text), the same model's decisions pooled over its prompt workloads;
+    else the suite's assumed share, labelled as assumed."""
+    def decided(c: dict[str, Any]) -> list[dict[str, Any]]:
+        return list((c.get("routing") or {}).get("decisions") or [])
+
+    own = decided(cell)
+    label = cell["spec"]["model_label"]
+    pool = own or [d for c in cells if c["spec"]["model_label"] == label for d in decided(c)]
+    drafts = [bool((c.get("routing") or {}).get("needs_draft")) for c in cells if decided(c)]
+    if pool:
+        where = "this workload's prompts" if own else f"{label}'s prompt workloads (this workload is synthetic)"
+        share = sum(d["target"] == "cloud" for d in pool) / len(pool)
+        return {"share": share, "draft_first": any(drafts), "n": len(pool),
+                "method": f"router {suite.routing.policy}: {sum(d['target'] == 'cloud' for d in pool)} of "
+                          f"{len(pool)} requests escalated on {where}"}
+    errors = {str(e) for c in cells if (e := (c.get("routing") or {}).get("error"))}
+    why = f" (router unavailable: {sorted(errors)[0]})" if errors else ""
+    return {"share": suite.cost.hybrid_cloud_share, "draft_first": False, "n": 0,
+            "method": f"assumed share set in the suite{why}"}
+
+
 def request_costs(
-    suite: Suite, energy_kwh_per_req: float | None, in_tok: float, out_tok: float, wall_s_per_req: float
+    suite: Suite, energy_kwh_per_req: float | None, in_tok: float, out_tok: float, wall_s_per_req: float,
+    share: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     cost = suite.cost
     price = cost.cloud_prices[cost.cloud_provider]
     cloud = in_tok * price.input_per_1m / 1e6 + out_tok * price.output_per_1m / 1e6
     edge = energy_kwh_per_req * cost.electricity_per_kwh if energy_kwh_per_req is not None else None
-    s = cost.hybrid_cloud_share
-    hybrid = (1 - s) * edge + s * cloud if edge is not None else None
+    share = share or {"share": cost.hybrid_cloud_share, "draft_first": False,
+                      "method": "assumed share set in the suite"}
+    s = share["share"]
+    # a policy that judges the device's draft pays the edge answer on every request, the cloud on escalations
+    edge_part = 1.0 if share["draft_first"] else 1 - s
+    hybrid = edge_part * edge + s * cloud if edge is not None else None
     return {
         "currency": cost.currency,
         "edge_per_1k": edge * 1000 if edge is not None else None,
         "cloud_per_1k": cloud * 1000,
         "hybrid_per_1k": hybrid * 1000 if hybrid is not None else None,
         "hybrid_cloud_share": s,
+        "hybrid_share_method": share["method"],
         "self_hosted_vm_per_1k": (
             cost.cloud_vm_per_hour * wall_s_per_req / 3600 * 1000 if cost.cloud_vm_per_hour else None
         ),
         "method": (
             f"edge: device electricity at {cost.electricity_per_kwh} {cost.currency}/kWh; cloud: "
             f"{cost.cloud_provider} list price ({price.source}, {price.as_of}) on edge-tokenizer token counts; "
-            f"hybrid: {s:.0%} of requests to the cloud (assumed share, set in the suite); self-hosted VM: "
+            f"hybrid: {s:.0%} of requests to the cloud ({share['method']})"
+            f"{'; every request pays the edge draft' if share['draft_first'] else ''}; self-hosted VM: "
             f"{cost.cloud_vm_per_hour} {cost.currency}/h amortised over this host's wall time per request"
         ),
     }

@@ -35,6 +35,8 @@ class CellSpec:
     warmup: int
     seed: int
     country_iso_code: str | None
+    route_policy: str | None = None
+    route_threshold: float | None = None
 
 
 @dataclass
@@ -63,6 +65,7 @@ class CellResult:
     model_rss_mb: float = 0.0
     load_s: float = 0.0
     energy: dict[str, Any] = field(default_factory=dict)
+    routing: dict[str, Any] = field(default_factory=dict)
 
 
 def _energy_tracker(country: str | None) -> Any:
@@ -137,10 +140,38 @@ def _run(spec: CellSpec, progress: Any) -> CellResult:
         }
     else:
         result.energy = {"method": "unavailable: codecarbon not installed (pip install 'frugalstack[bench]')"}
+    if spec.route_policy and not spec.ignore_eos:  # after the timed loop: costs no measured time or energy
+        result.routing = _route_pass(rt, spec, params)
     rt.close()
     result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result.ok = True
     return result
+
+
+def _route_pass(rt: Any, spec: CellSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """The router's decision on each prompt, from the device's draft (greedy answer with logprobs)."""
+    from frugalstack.edge.router.calibrate import make_router
+    from frugalstack.edge.router.types import Draft, RouteContext
+    from frugalstack.shared.errors import FrugalError
+
+    out: dict[str, Any] = {"policy": spec.route_policy, "decisions": []}
+    try:
+        router = make_router(spec.route_policy or "", threshold=spec.route_threshold)
+    except FrugalError as exc:
+        return {**out, "error": str(exc)}
+    out["needs_draft"] = bool(router.needs_draft)
+    for i, prompt in enumerate(spec.prompts):  # each user turn on its own (chat turns without their history)
+        r = rt.chat(prompt, system=spec.system, **{**params, "logprobs": True, "top_logprobs": 3})
+        lps = r.logprobs or []
+        draft = Draft(text=r.text, logprobs=[lp.logprob for lp in lps],
+                      top_logprobs=[dict(lp.top_logprobs) for lp in lps],
+                      output_tokens=r.usage.output_tokens)
+        d = router.decide(RouteContext(query=prompt, draft=draft))
+        out["decisions"].append({"prompt_index": i, "target": d.target, "score": round(float(d.score), 4),
+                                 "reason": d.reason, "policy": d.policy})
+    targets = [d["target"] for d in out["decisions"]]
+    out["cloud_share"] = targets.count("cloud") / len(targets) if targets else None
+    return out
 
 
 def _child(spec: CellSpec, out: Any, progress: Any) -> None:

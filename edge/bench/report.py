@@ -171,12 +171,14 @@ def markdown(results: dict[str, Any], images: list[Path]) -> str:
             f"{r['latency_ms_p95']:.0f} | {r['peak_rss_mb']:.0f} | {_f(r['wh_per_1k_tokens'], '.3f')} | "
             f"{_f(r['cpu_wh_per_1k_tokens_independent'], '.3f')} | {_f(r['codecarbon_vs_independent_cpu'], '.2f')} | "
             f"{_f(r['g_co2e_per_1k_requests'], '.2f')} | {_f(c['edge_per_1k'], '.4f')} | "
-            f"{_f(c['hybrid_per_1k'], '.4f')} | {_f(c['cloud_per_1k'], '.4f')} |")
+            f"{_f(c['hybrid_per_1k'], '.4f')} ({c['hybrid_cloud_share']:.0%} cloud) | {_f(c['cloud_per_1k'], '.4f')} |")
     ok = [r for r in rows(results) if "error" not in r]
     if ok:
         lines += ["", "## Methods", "", f"- energy: {ok[0]['energy_method']}",
                   f"- independent energy cross-check: {ok[0]['independent_method']}",
                   f"- cost: {ok[0]['cost']['method']}",
+                  *[f"- hybrid share, {r['model']} / {r['workload']}: {r['cost']['hybrid_share_method']}"
+                    for r in ok if r["cost"].get("hybrid_share_method")],
                   f"- quality: {ok[0].get('quality_method')} (reference: {ok[0].get('quality_reference')})",
                   f"- carbon: grid intensity {_f(results['grid']['g_co2_per_kwh'], '.0f')} gCO2e/kWh "
                   f"({results['grid']['source']})",

@@ -66,7 +66,8 @@ def _q(values: list[float], q: float) -> float:
     return statistics.quantiles(vals, n=100, method="inclusive")[int(q) - 1]
 
 
-def aggregate(cell: dict[str, Any], suite: Suite, host: dict[str, float], g_per_kwh: float | None) -> dict[str, Any]:
+def aggregate(cell: dict[str, Any], suite: Suite, host: dict[str, float], g_per_kwh: float | None,
+              cells: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     reqs = cell["requests"]
     ttft = [r["ttft_ms"] for r in reqs]
     lat = [r["latency_ms"] for r in reqs]
@@ -98,7 +99,9 @@ def aggregate(cell: dict[str, Any], suite: Suite, host: dict[str, float], g_per_
         "codecarbon_vs_independent_cpu": e["cpu_kwh"] / indep if e.get("cpu_kwh") and indep else None,
         "g_co2e_per_1k_requests": kwh / n * 1000 * g_per_kwh if kwh and g_per_kwh else None,
     }
-    agg["cost"] = costs.request_costs(suite, kwh / n if kwh else None, in_tok / n, out_tok / n, cell["wall_s"] / n)
+    share = costs.hybrid_share(cell, cells if cells is not None else [cell], suite)
+    agg["cost"] = costs.request_costs(suite, kwh / n if kwh else None, in_tok / n, out_tok / n, cell["wall_s"] / n,
+                                      share)
     agg["projections"] = [
         project.project(dec_med, agg["prefill_tok_s_median"], host, p) for p in suite.projection_profiles
     ] if dec_med else []
@@ -152,7 +155,8 @@ def run_suite(suite: Suite, suite_path: Path, out: Path, cache: Path) -> dict[st
             spec = CellSpec(model=model, model_label=entry.label, backend=entry.backend, profile=profile,
                             workload=w.name, prompts=prompts, system=w.system, max_tokens=w.max_tokens,
                             ignore_eos=w.kind == "fixed", chat=w.kind == "chat", repetitions=suite.repetitions,
-                            warmup=suite.warmup, seed=suite.seed, country_iso_code=suite.grid.country_iso_code)
+                            warmup=suite.warmup, seed=suite.seed, country_iso_code=suite.grid.country_iso_code,
+                            route_policy=suite.routing.policy, route_threshold=suite.routing.threshold)
             before = progress.tasks[0].completed
             res = run_cell(spec, on_request=lambda: progress.advance(task))
             progress.update(task, completed=before + len(prompts) * suite.repetitions)
@@ -160,7 +164,7 @@ def run_suite(suite: Suite, suite_path: Path, out: Path, cache: Path) -> dict[st
     ok = [c for c in cells if c["ok"]]
     g_per_kwh, g_source = costs.intensity_g_per_kwh(suite, ok)
     for c in ok:
-        c["summary"] = aggregate(c, suite, host, g_per_kwh)
+        c["summary"] = aggregate(c, suite, host, g_per_kwh, ok)
     add_quality(cells, suite)
     results = {"suite": suite.model_dump(mode="json"), "environment": env,
                "grid": {"g_co2_per_kwh": g_per_kwh, "source": g_source}, "cells": cells}

@@ -73,7 +73,8 @@ class CostConfig(_Strict):
     cloud_prices: dict[str, CloudPrice]
     cloud_vm_per_hour: float = Field(0.0, ge=0, description="amortised VM cost when the 'cloud' is self-hosted")
     hybrid_cloud_share: float = Field(
-        0.3, ge=0, le=1, description="share of requests escalated in the hybrid cell until a router run gives it"
+        0.3, ge=0, le=1,
+        description="assumed share of requests sent to the cloud, used only where no router decisions were recorded",
     )
 
     @model_validator(mode="after")
@@ -81,6 +82,13 @@ class CostConfig(_Strict):
         if self.cloud_provider not in self.cloud_prices:
             raise ValueError(f"cloud_provider {self.cloud_provider!r} not in cloud_prices")
         return self
+
+
+class RoutingConfig(_Strict):
+    """The router whose decisions on the workload's own prompts set the hybrid cell's cloud share."""
+
+    policy: str | None = Field("rules+confidence", description="a `frugal route` policy; null: assume the share")
+    threshold: float | None = Field(None, ge=0, le=1, description="overrides the calibrated/default threshold")
 
 
 class GridConfig(_Strict):
@@ -100,6 +108,7 @@ class Suite(_Strict):
     max_spread_pct: float = Field(25.0, gt=0, description="IQR/median above this flags a cell as unstable")
     cost: CostConfig
     grid: GridConfig = GridConfig()
+    routing: RoutingConfig = RoutingConfig()
     projection_profiles: list[str] = Field(default_factory=list)
 
 
@@ -113,7 +122,7 @@ def load_suite(path_or_name: str | Path) -> tuple[Suite, Path]:
     if not path.exists():
         shipped = Path(str(resources.files("frugalstack.edge.bench") / "suites" / f"{path_or_name}.yaml"))
         if not shipped.exists():
-            raise ConfigError(f"benchmark suite {path_or_name} not found (a path, or one of: default, quick)")
+            raise ConfigError(f"benchmark suite {path_or_name} not found (a path, or one of: default, quick, formats)")
         path = shipped
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

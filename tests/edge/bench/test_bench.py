@@ -42,8 +42,16 @@ def test_cells_carry_figures_and_their_methods(quick_run: tuple[dict, Path]) -> 
     assert 0.05 < s["codecarbon_vs_independent_cpu"] < 20
     assert s["quality_vs_reference"] == pytest.approx(1.0)  # its own reference: identical greedy answers
     cost = s["cost"]
-    assert cost["edge_per_1k"] < cost["hybrid_per_1k"] < cost["cloud_per_1k"]
-    assert "assumed share" in cost["method"]
+    routing = good["routing"]  # the router judged each prompt's real draft
+    assert routing["policy"] == "rules+confidence" and routing["needs_draft"] is True
+    assert [d["prompt_index"] for d in routing["decisions"]] == [0, 1]
+    assert all(d["target"] in ("edge", "cloud") and 0 <= d["score"] <= 1 and d["reason"] for d in routing["decisions"])
+    assert cost["hybrid_cloud_share"] == routing["cloud_share"]
+    assert cost["hybrid_share_method"].startswith("router rules+confidence: ")
+    # draft-first policy: every request pays the edge answer, escalated ones the cloud too
+    expected = cost["edge_per_1k"] + cost["hybrid_cloud_share"] * cost["cloud_per_1k"]
+    assert cost["hybrid_per_1k"] == pytest.approx(expected)
+    assert cost["edge_per_1k"] > 0 and cost["cloud_per_1k"] > 0  # which is cheaper is a measurement, not a test
     (proj,) = s["projections"]
     assert proj["profile"] == "raspberry-pi5-8gb" and proj["method"].startswith("projection")
     env = results["environment"]
@@ -149,3 +157,30 @@ def test_upload_to_a_real_cloud_is_idempotent(quick_run: tuple[dict, Path], tmp_
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_hybrid_share_falls_back_from_own_to_pooled_to_assumed() -> None:
+    from frugalstack.edge.bench.costs import hybrid_share
+
+    suite, _ = load_suite("quick")
+    decisions = [{"target": "cloud"}, {"target": "edge"}, {"target": "edge"}, {"target": "edge"}]
+    prompts = {"spec": {"model_label": "m"}, "routing": {"decisions": decisions, "needs_draft": True}}
+    fixed = {"spec": {"model_label": "m"}, "routing": {}}
+    other = {"spec": {"model_label": "n"}, "routing": {"error": "calibration is for another version"}}
+    own = hybrid_share(prompts, [prompts, fixed, other], suite)
+    assert own["share"] == 0.25 and own["draft_first"] and "1 of 4" in own["method"]
+    pooled = hybrid_share(fixed, [prompts, fixed, other], suite)
+    assert pooled["share"] == 0.25 and "synthetic" in pooled["method"]
+    assumed = hybrid_share(other, [other], suite)
+    assert assumed["share"] == suite.cost.hybrid_cloud_share and "assumed" in assumed["method"]
+    assert "another version" in assumed["method"]
+
+
+@pytest.mark.parametrize("name", ["default", "quick", "formats"])
+def test_shipped_suites_load_with_catalogue_models(name: str) -> None:
+    from frugalstack.edge.catalog import get_spec
+
+    suite, _ = load_suite(name)
+    assert suite.routing.policy == "rules+confidence"
+    for m in suite.models:
+        assert get_spec(m.model or m.derive.source).id  # every model resolves in the catalogue
