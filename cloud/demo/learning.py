@@ -105,7 +105,7 @@ def distillation(base: str, key: str, workdir: Path, *, run: bool) -> dict[str, 
         os.environ["FRUGAL_DEMO_DISTILL_KEY"] = key
         try:
             result = pipeline(cfg, workdir=workdir)
-            return out | {"ran": True, "result": {k: result.get(k) for k in ("summary", "registered", "timings")}}
+            return out | {"ran": True, "result": {k: result.get(k) for k in ("summary", "registry", "timings_s")}}
         except Exception as exc:  # a failed optional step is reported, the demo goes on
             out["note"] = f"the tiny distillation run failed: {type(exc).__name__}: {str(exc)[:200]}"
     elif mod is not None:
