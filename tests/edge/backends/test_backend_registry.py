@@ -51,9 +51,14 @@ def test_missing_runtime_names_the_extra(backend: str, module: str, extra: str, 
     assert info.value.extra == extra and f"frugalstack[{extra}]" in str(info.value)
 
 
-def test_tflite_conversion_needs_the_litert_convert_extra(smollm2_path: Path) -> None:
+def test_int8_tflite_conversion_needs_the_litert_convert_extra(smollm2_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """fp32 has a built-in writer; int8 needs litert-torch, and must say so before any work is done."""
+    from frugalstack.optimizers.tflite_export import ensure_tflite
+
+    monkeypatch.setitem(sys.modules, "litert_torch", None)  # simulates the heavy extra not being installed
     with pytest.raises(MissingDependencyError) as info:
-        create_backend("litert").load(smollm2_path, SPEC, SETTINGS)  # a GGUF must be converted first
+        ensure_tflite(smollm2_path, "int8")
     assert info.value.extra == "litert-convert" and "litert-torch" in str(info.value)
 
 
