@@ -1,6 +1,7 @@
 """The local trace store: one row per request, no raw text unless the app opts in.
 
-Later stages aggregate these rows and ship only the aggregates to the cloud.
+The outbox (``edge/outbox.py``) folds rows not yet batched into aggregates, in the same database file, and
+marks them with their batch id in the same transaction: a row is shipped in exactly one batch.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from frugalstack.edge.sqlite import connect
 from frugalstack.shared.schemas import TraceRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _DDL = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS traces (
@@ -33,10 +34,45 @@ CREATE TABLE IF NOT EXISTS traces (
     error_type TEXT,
     prompt TEXT,
     completion TEXT,
-    attributes TEXT NOT NULL DEFAULT '{}'
+    attributes TEXT NOT NULL DEFAULT '{}',
+    batch_id TEXT
 );
 CREATE INDEX IF NOT EXISTS traces_ts ON traces(ts);
 """
+_COLUMNS = ("trace_id", "ts", "operation", "model", "backend", "device_profile", "input_tokens", "output_tokens",
+            "duration_ms", "ttft_ms", "tokens_per_s", "finish_reason", "status", "error_type", "prompt", "completion",
+            "attributes")
+# an update of a trace already batched keeps its batch id: it is never shipped twice
+_UPSERT = (f"INSERT INTO traces ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+           f"ON CONFLICT(trace_id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in _COLUMNS[1:])}")
+# what leaves the device is built from these columns only: never prompt or completion
+AGGREGATE_COLUMNS = tuple(c for c in _COLUMNS if c not in ("prompt", "completion"))
+
+
+def migrate(conn: Any) -> None:
+    """Create or upgrade the traces schema (v1 -> v2 adds ``batch_id``); idempotent, safe on every open."""
+    conn.executescript(_DDL)
+    if "batch_id" not in {r[1] for r in conn.execute("PRAGMA table_info(traces)")}:
+        try:
+            conn.execute("ALTER TABLE traces ADD COLUMN batch_id TEXT")
+        except Exception as exc:  # another process added it between the check and the ALTER
+            if "duplicate column" not in str(exc):
+                raise
+    conn.execute("CREATE INDEX IF NOT EXISTS traces_unbatched ON traces(ts) WHERE batch_id IS NULL")
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    if row is None:
+        conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+    elif row[0] < SCHEMA_VERSION:
+        conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+
+
+def row_to_record(cols: list[str], row: tuple[Any, ...]) -> TraceRecord:
+    """A ``traces`` row as a ``TraceRecord`` (``ts`` -> ``timestamp``, attributes parsed)."""
+    data: dict[str, Any] = dict(zip(cols, row, strict=True))
+    data.pop("batch_id", None)
+    data["timestamp"] = data.pop("ts")
+    data["attributes"] = json.loads(data["attributes"] or "{}")
+    return TraceRecord.model_validate(data)
 
 
 class TelemetryStore:
@@ -48,17 +84,14 @@ class TelemetryStore:
         self._lock = threading.Lock()
         self._conn = connect(self.path)
         with self._lock:
-            self._conn.executescript(_DDL)
-            row = self._conn.execute("SELECT version FROM schema_version").fetchone()
-            if row is None:
-                self._conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            migrate(self._conn)
 
     def record(self, trace: TraceRecord) -> None:
         prompt = trace.prompt if self.record_text else None
         completion = trace.completion if self.record_text else None
         with self._lock:
             self._conn.execute(
-                "INSERT OR REPLACE INTO traces VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                _UPSERT,
                 (
                     trace.trace_id, trace.timestamp, trace.operation, trace.model, trace.backend,
                     trace.device_profile, trace.input_tokens, trace.output_tokens, trace.duration_ms,
@@ -69,16 +102,10 @@ class TelemetryStore:
 
     def recent(self, limit: int = 100) -> list[TraceRecord]:
         with self._lock:
-            cur = self._conn.execute("SELECT * FROM traces ORDER BY ts DESC LIMIT ?", (limit,))
+            cur = self._conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM traces ORDER BY ts DESC LIMIT ?", (limit,))
             cols = [c[0] for c in cur.description]
             rows = cur.fetchall()
-        out = []
-        for row in rows:
-            data: dict[str, Any] = dict(zip(cols, row, strict=True))
-            data["timestamp"] = data.pop("ts")
-            data["attributes"] = json.loads(data["attributes"] or "{}")
-            out.append(TraceRecord.model_validate(data))
-        return out
+        return [row_to_record(cols, row) for row in rows]
 
     def count(self) -> int:
         with self._lock:

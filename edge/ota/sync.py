@@ -2,14 +2,24 @@
 
 Records are folded into per-day aggregates with OTel GenAI names; the batch id is a hash of the device
 id and the trace ids, so a retry after a network failure is recognised by the cloud and counted once.
+
+``sync_telemetry`` is the durable path: traces not yet shipped become a batch in the outbox
+(``edge/outbox.py``) before anything is sent, and leave it only once the cloud acknowledged them; a crash
+or an outage delays them, never loses or double-counts them. ``TelemetrySync`` runs it in the background.
+``upload`` is the one-shot path for a caller that keeps its own records.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import httpx
 
+from frugalstack.edge.outbox import FlushResult, Outbox, auth_error
 from frugalstack.shared.errors import AuthenticationError, UpstreamError
 from frugalstack.shared.schemas import TraceRecord
 from frugalstack.shared.telemetry import IngestResult, TelemetryBatch, aggregate, batch_id_for
@@ -35,3 +45,55 @@ def upload(base_url: str, api_key: str, device_id: str, records: Sequence[TraceR
     if r.status_code != 200:
         raise UpstreamError(f"telemetry upload failed with HTTP {r.status_code}: {r.text[:200]}")
     return IngestResult.model_validate(r.json())
+
+
+log = logging.getLogger(__name__)
+
+
+def sync_telemetry(db: str | Path, base_url: str, api_key: str, device_id: str, *,
+                   model_version_id: str | None = None, deadline_s: float = 30.0, attempt_timeout_s: float = 10.0,
+                   max_batches: int | None = None, raise_on_auth: bool = True) -> FlushResult:
+    """Move unshipped traces of ``db`` into the outbox (one batch), then send pending batches until the deadline.
+
+    Transient failures leave the batches in the outbox for the next call; a refused key raises.
+    """
+    kwargs: dict[str, Any] = {} if max_batches is None else {"max_batches": max_batches}
+    with Outbox(db, **kwargs) as outbox:
+        outbox.enqueue_traces(device_id, model_version_id=model_version_id)
+        result = outbox.flush(base_url, api_key, deadline_s=deadline_s, attempt_timeout_s=attempt_timeout_s)
+    error = auth_error(result)
+    if error is not None and raise_on_auth:
+        raise error
+    return result
+
+
+class TelemetrySync:
+    """Call ``sync_telemetry`` every ``interval_s`` on a daemon thread (for a long-running edge process)."""
+
+    def __init__(self, db: str | Path, base_url: str, api_key: str, device_id: str, *, interval_s: float = 60.0,
+                 deadline_s: float = 20.0, model_version_id: str | None = None):
+        self.args = (db, base_url, api_key, device_id)
+        self.interval_s, self.deadline_s = interval_s, min(deadline_s, interval_s)
+        self.model_version_id = model_version_id
+        self.last: FlushResult | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="telemetry-sync", daemon=True)
+
+    def start(self) -> TelemetrySync:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.last = sync_telemetry(*self.args, model_version_id=self.model_version_id,
+                                           deadline_s=self.deadline_s, raise_on_auth=False)
+                if self.last.stopped in ("auth", "unknown_device"):
+                    log.warning("telemetry sync stopped: %s (batches kept)", self.last.stopped)
+            except Exception:  # keep the thread alive: the batches are safe in the outbox
+                log.exception("telemetry sync pass failed")
+            self._stop.wait(self.interval_s)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)

@@ -1,17 +1,17 @@
-"""Helpers for the edge fault tests: a real uvicorn on 127.0.0.1 and child processes killed with SIGKILL."""
+"""Helpers for the edge fault tests: a real uvicorn on 127.0.0.1 (``tests/edge/live_server.py``, shared with the
+server tests), a real cloud, and child processes killed with SIGKILL."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -20,45 +20,67 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _live_server_helpers() -> ModuleType:
+    """tests/edge/live_server.py, shared with tests/edge/server (loaded by path: tests are no package)."""
+    spec = importlib.util.spec_from_file_location("_live_server_loader", Path(__file__).parents[1] / "live_server.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.load()  # type: ignore[no-any-return]
 
 
-@contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """Run an ASGI app with uvicorn in a thread on a free loopback port; yields the base URL."""
-    import uvicorn
+live = _live_server_helpers()
+serve_app = live.serve_app
+free_port = live.free_port
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+
+CLOUD_ADMIN = "edge-reliability-admin-" + "z" * 32
+
+
+class Cloud:
+    """A real cloud (FastAPI app on SQLite) on a fixed loopback port, started and stopped by the test.
+
+    ``with cloud.serve():`` runs a fresh app over the same data directory, so stopping and
+    serving again is a cloud restart, and the port is closed (connection refused) in between.
+    """
+
+    def __init__(self, data_dir: Path):
+        self.data_dir, self.port = data_dir, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def serve(self) -> Any:
+        from frugalstack.cloud.app import create_app
+        from frugalstack.cloud.settings import CloudSettings
+
+        settings = CloudSettings(data_dir=self.data_dir, admin_secret=CLOUD_ADMIN, port=self.port)
+        return serve_app(create_app(settings), port=self.port)
+
+    def admin(self) -> Any:
+        import httpx
+
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {CLOUD_ADMIN}"}, timeout=60)
+
+    def device(self) -> tuple[str, str]:
+        """Enrol a device (the cloud must be serving); returns (device id, device key)."""
+        import uuid
+
+        with self.admin() as c:
+            token = c.post("/v1/enrolment-tokens", json={"profile": "laptop-x86"}).json()["token"]
+            r = c.post("/v1/devices/enrol", json={"token": token, "name": f"dev-{uuid.uuid4().hex[:6]}"})
+            assert r.status_code == 201, r.text
+            return str(r.json()["device"]["id"]), str(r.json()["api_key"])
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> Cloud:
+    """A cloud on SQLite, not yet serving: ``with cloud.serve(): ...``."""
+    return Cloud(tmp_path / "cloud")
 
 
 @pytest.fixture
 def one_thread_profile(tmp_path: Path) -> Path:
     """The host profile with one llama.cpp thread: its spinning threads crawl when the shared CPUs are busy."""
-    import yaml
-
-    from frugalstack.edge.profiles import detect_profile
-
-    data = detect_profile().model_dump(mode="json")
-    data["runtime"]["threads"] = 1
-    profile = tmp_path / "one-thread.yaml"
-    profile.write_text(yaml.safe_dump(data))
-    return profile
+    return Path(live.one_thread_profile(tmp_path))
 
 
 @pytest.fixture
