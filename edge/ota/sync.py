@@ -68,12 +68,13 @@ def sync_telemetry(db: str | Path, base_url: str, api_key: str, device_id: str, 
 
 
 class TelemetrySync:
-    """Call ``sync_telemetry`` every ``interval_s`` on a daemon thread (for a long-running edge process)."""
+    """Call ``sync_telemetry`` on a daemon thread, ``interval_s`` after each pass ends (for a long-running
+    edge process); each pass stops after ``deadline_s``."""
 
     def __init__(self, db: str | Path, base_url: str, api_key: str, device_id: str, *, interval_s: float = 60.0,
                  deadline_s: float = 20.0, model_version_id: str | None = None):
         self.args = (db, base_url, api_key, device_id)
-        self.interval_s, self.deadline_s = interval_s, min(deadline_s, interval_s)
+        self.interval_s, self.deadline_s = interval_s, deadline_s  # a pause between passes, not a time limit
         self.model_version_id = model_version_id
         self.last: FlushResult | None = None
         self._stop = threading.Event()

@@ -25,8 +25,10 @@ from typing import Any
 
 import pytest
 
+from frugalstack.edge.ota.sync import TelemetrySync, sync_telemetry
 from frugalstack.edge.outbox import Outbox, backoff_s, retry_after_s
 from frugalstack.edge.telemetry import TelemetryStore
+from frugalstack.shared.errors import AuthenticationError
 from frugalstack.shared.schemas import TraceRecord
 
 SECRET = "SECRET-PROMPT-TEXT-4242"
@@ -169,14 +171,14 @@ def test_cloud_down_then_429_then_up_delivers_every_batch_once(cloud: Any, proxi
 
     with cloud.serve():  # the cloud restarts, same database
         time.sleep(outbox.state()["retry_in_s"])  # the backoff from the outage runs out first
-        proxy = Proxy(cloud.port, retry_after=2)
+        proxy = Proxy(cloud.port, retry_after=3)
         proxies.append(proxy)
 
-        # 2. the cloud is overloaded: 429 + Retry-After 2 s; the outbox keeps away that long
+        # 2. the cloud is overloaded: 429 + Retry-After 3 s; the outbox keeps away that long
         proxy.mode = "429"
-        busy = outbox.flush(proxy.url, key, deadline_s=1.0)
+        busy = outbox.flush(proxy.url, key, deadline_s=2.0)
         assert busy.failures == 1 and busy.stopped == "retry_later" and proxy.refused == 1, busy
-        assert 0.5 < outbox.state()["retry_in_s"] <= 2.0
+        assert 1.0 < outbox.state()["retry_in_s"] <= 3.0
         assert outbox.flush(proxy.url, key, deadline_s=0.5).stopped == "retry_later" and proxy.refused == 1
 
         # 3. the cloud takes batches again: the pass waits out Retry-After, then each batch goes once
@@ -268,6 +270,25 @@ def test_cap_drops_oldest_and_counts_them(cloud: Any, tmp_path: Path) -> None:
         result = outbox.flush(cloud.url, key, deadline_s=20)
         assert (result.delivered, result.pending) == (3, 0)
         assert counted(cloud, model, 15) == 15  # the newest three; the two oldest were dropped, counted
+
+        # a refused key stops the pass and keeps the batch (the key is wrong, not the data)
+        _traces(db, model, 2)
+        with pytest.raises(AuthenticationError):
+            sync_telemetry(db, cloud.url, "not-a-key", device_id, deadline_s=10)
+        assert outbox.state()["pending_batches"] == 1 and "401" in str(outbox.state()["last_error"])
+
+        # the background loop a long-running edge process uses ships it once the key is right
+        _traces(db, model, 3)
+        worker = TelemetrySync(db, cloud.url, key, device_id, interval_s=0.2, deadline_s=5).start()
+        try:
+            end = time.monotonic() + 30
+            while (outbox.state()["pending_batches"] or outbox.state()["unbatched_traces"]) and time.monotonic() < end:
+                time.sleep(0.1)
+        finally:
+            worker.stop()
+        final = outbox.state()
+        assert (final["pending_batches"], final["unbatched_traces"]) == (0, 0), (final, worker.last)
+        assert counted(cloud, model) == 20  # once each, even if an answer timed out and the batch went twice
         outbox.close()
 
     # a byte cap too: room for about two one-record batches
