@@ -1,7 +1,8 @@
 """A shared decode loop for runtimes that give next-token logits (torch, ONNX Runtime, OpenVINO, LiteRT).
 
-Sampling, logprobs, stop sequences, seeds and chat templates live here once, so the four backends
-only implement ``_reset`` and ``_forward`` and behave identically given the same logits.
+Sampling, logprobs, stop sequences, seeds, chat templates and JSON-schema constraints (a token mask, see
+``_jsonschema``) live here once, so the four backends only implement ``_reset`` and ``_forward`` and behave
+identically given the same logits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from frugalstack.shared.errors import UnsupportedFeature, ValidationError
 from frugalstack.shared.schemas import Usage
 
 if TYPE_CHECKING:
+    from frugalstack.edge.backends._jsonschema import JsonConstraint, TokenTable
     from frugalstack.edge.catalog import ModelSpec
     from frugalstack.edge.profiles import RuntimeSettings
 
@@ -54,13 +56,14 @@ class StepBackend(BaseBackend):
     """Base of the logits-per-step backends; subclasses load a model and implement two methods."""
 
     features: ClassVar[frozenset[Feature]] = frozenset(
-        {Feature.STREAM, Feature.LOGPROBS, Feature.STOP, Feature.SEED, Feature.CHAT}
+        {Feature.STREAM, Feature.LOGPROBS, Feature.STOP, Feature.SEED, Feature.CHAT, Feature.JSON_SCHEMA}
     )
 
     def __init__(self) -> None:
         self._tok: Any = None
         self._n_ctx = 2048
         self._eos: set[int] = set()
+        self._table: TokenTable | None = None
         self.model_dir: Path | None = None
         self.spec: ModelSpec | None = None
 
@@ -100,6 +103,15 @@ class StepBackend(BaseBackend):
 
         self._tok = LightTokenizer(model_dir)
         self._eos = set(self._tok.eos_token_ids)
+        self._table = None
+
+    def _constraint(self, schema: dict[str, Any]) -> JsonConstraint:
+        """A per-request mask for ``schema``; the tokenizer's byte table is built on first use, then kept."""
+        from frugalstack.edge.backends._jsonschema import JsonConstraint, token_table
+
+        if self._table is None:
+            self._table = token_table(self._tok.to_json(), self._eos)
+        return JsonConstraint(self._table, schema)
 
     @staticmethod
     def _context_limit(model_dir: Path, wanted: int) -> int:
@@ -147,7 +159,8 @@ class StepBackend(BaseBackend):
         if not n:
             return {}
         idx = np.argpartition(logp, -n)[-n:]
-        return {self._tok.decode([int(i)]): float(logp[i]) for i in idx[np.argsort(logp[idx])[::-1]]}
+        return {self._tok.decode([int(i)]): float(logp[i]) for i in idx[np.argsort(logp[idx])[::-1]]
+                if np.isfinite(logp[i])}  # under a schema mask, fewer than n tokens may be allowed
 
     def generate(self, request: GenerationRequest) -> Iterator[Event]:
         self.check_features(request)
@@ -155,6 +168,7 @@ class StepBackend(BaseBackend):
         budget = min(request.max_tokens, self.context_size - len(ids))
         if budget <= 0:
             raise ValidationError("the prompt fills the whole context; nothing left to generate")
+        constraint = self._constraint(request.json_schema) if request.json_schema is not None else None
         rng = np.random.default_rng(request.seed)
         want_lp = request.logprobs or request.top_logprobs > 0
         stops = _StopMatcher(request.stop)
@@ -164,10 +178,14 @@ class StepBackend(BaseBackend):
         self._reset()
         logits = self._forward(ids)
         while True:
+            if constraint is not None:  # logprobs below then describe the distribution actually sampled
+                logits = constraint.mask(logits)
             token = sample(logits, request.temperature, request.top_p, rng)
             if token in self._eos:
                 reason = "stop"
                 break
+            if constraint is not None:
+                constraint.advance(token)
             out.append(token)
             lp: float | None = None
             top: dict[str, float] = {}
@@ -183,6 +201,9 @@ class StepBackend(BaseBackend):
                 yield TokenEvent(text=safe, token_id=token, logprob=lp, top_logprobs=top)
             if stopped:
                 reason, cut = "stop", True
+                break
+            if constraint is not None and constraint.complete:  # only end-of-sequence could follow
+                reason = "stop"
                 break
             if len(out) >= budget:
                 break

@@ -61,6 +61,10 @@ class LightTokenizer:
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
         return list(self._tok.encode(text, add_special_tokens=add_special_tokens).ids)
 
+    def to_json(self) -> str:
+        """The serialized ``tokenizers`` tokenizer (what the JSON-schema mask builds its byte table from)."""
+        return str(self._tok.to_str())
+
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
         return str(self._tok.decode(ids, skip_special_tokens=skip_special_tokens))
 

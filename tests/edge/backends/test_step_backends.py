@@ -103,9 +103,10 @@ def test_seed_stop_and_chat(loaded: dict) -> None:
     assert fin.usage.input_tokens > 5  # the chat template was applied
 
 
-def test_json_schema_is_refused_not_ignored(loaded: dict) -> None:
-    with pytest.raises(UnsupportedFeature, match="json_schema"):
-        list(loaded["torch"].generate(GenerationRequest(prompt="x", json_schema={"type": "object"})))
+def test_unsupported_feature_is_refused_not_ignored(loaded: dict) -> None:
+    # json_schema is supported now (test_structured_output.py); ignore_eos is still llama.cpp-only
+    with pytest.raises(UnsupportedFeature, match="ignore_eos"):
+        list(loaded["torch"].generate(GenerationRequest(prompt="x", ignore_eos=True)))
 
 
 def test_openvino_falls_back_to_cpu_with_warning(tiny_llama: Path, caplog: pytest.LogCaptureFixture) -> None:
