@@ -190,7 +190,10 @@ class Outbox:
                     self._failed(seq, f"{type(exc).__name__}: {exc}", None, result)
                     continue
                 if r.status_code == 200:
-                    ack = IngestResult.model_validate(r.json())
+                    ack = _acknowledgement(r, batch_id)
+                    if ack is None:  # a 200 that is not the cloud's answer (a captive portal, a wrong URL)
+                        self._failed(seq, f"HTTP 200 without an acknowledgement of {batch_id}", None, result)
+                        continue
                     self._acked(seq, ack.duplicate, result)
                     if on_acked:
                         on_acked(batch_id, ack.duplicate)
@@ -326,6 +329,15 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _acknowledgement(response: httpx.Response, batch_id: str) -> IngestResult | None:
+    """The cloud's ``IngestResult`` for this very batch, or None: only that may delete a batch."""
+    try:
+        ack = IngestResult.model_validate(response.json())
+    except ValueError:  # not JSON, or not an IngestResult (pydantic's ValidationError is a ValueError)
+        return None
+    return ack if ack.batch_id == batch_id else None
 
 
 def auth_error(result: FlushResult) -> Exception | None:

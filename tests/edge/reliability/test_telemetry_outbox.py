@@ -306,3 +306,40 @@ def test_retry_after_and_backoff_are_bounded() -> None:
     assert 9.0 <= (retry_after_s(formatdate(now + 10, usegmt=True), now=now) or 0) <= 10.0
     delays = [backoff_s(n) for n in range(1, 12)]
     assert 0.5 <= delays[0] <= 1.0 and all(d <= 300.0 for d in delays) and delays[-1] >= 150.0
+
+
+def test_a_200_that_is_not_the_clouds_acknowledgement_keeps_the_batch(tmp_path: Path) -> None:
+    """A captive portal or a wrong URL answering 200 must not delete anything: only an ack of that batch id does."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answers = [b"<html>sign in to the hotel wifi</html>", b'{"batch_id": "someone-else-0001", "accepted": true, '
+               b'"duplicate": false, "aggregates": 1}']
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = answers[min(self.server.seen, len(answers) - 1)]  # type: ignore[attr-defined]
+            self.server.seen += 1  # type: ignore[attr-defined]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.seen = 0  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        outbox = _batches(tmp_path / "telemetry.db", "dev-portal", "portal-model", [3])
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        for _ in answers:  # not JSON; then JSON acknowledging another batch id
+            result = outbox.flush(url, "key", deadline_s=0.5)
+            assert (result.delivered, result.pending, result.failures) == (0, 1, 1), result
+            assert "without an acknowledgement" in str(outbox.state()["last_error"])
+            outbox._set({"retry_at": 0})  # skip the backoff for the next answer
+        assert server.seen == 2 and outbox.state()["pending_records"] == 3
+        outbox.close()
+    finally:
+        server.shutdown()
