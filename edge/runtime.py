@@ -53,11 +53,22 @@ class Reply:
     input_guard: Any = None  # GuardVerdict on the user's text when the runtime has a guard (the default)
     output_guard: Any = None  # GuardVerdict on the answer
     feedback_store: Any = field(default=None, repr=False)  # FeedbackStore from Runtime(feedback=...)
+    user: str | None = field(default=None, repr=False)  # who asked (feedback consent is per user)
+
+    @property
+    def guard_verdict(self) -> Any:
+        """The GuardVerdict that withheld this answer (``finish_reason == "content_filter"``), else None."""
+        for verdict in (self.output_guard, self.input_guard):
+            if verdict is not None and not verdict.allowed:
+                return verdict
+        return None
 
     def feedback(self, **what: Any) -> int | None:
-        """Record thumbs/rating/correction/chosen_product for this answer, linked to its trace id."""
+        """Record thumbs/rating/correction/chosen_product for this answer, linked to its trace id (and, unless
+        ``user_id=`` says otherwise, to the user who asked)."""
         if self.feedback_store is None:
             raise ConfigError("this runtime has no feedback store", hint="Runtime(feedback=FeedbackStore(path))")
+        what.setdefault("user_id", self.user)
         result: int | None = self.feedback_store.record(self.trace_id, **what)
         return result
 
@@ -112,6 +123,10 @@ def _to_messages(messages: Messages, system: str | None) -> list[ChatMessage]:
     return out
 
 
+def _last_user_text(messages: list[ChatMessage]) -> str | None:
+    return next((m.content for m in reversed(messages) if m.role == "user"), None)
+
+
 def _request(params: dict[str, Any], **what: Any) -> GenerationRequest:
     if not isinstance(what.get("prompt", ""), str):
         raise ValidationError("prompt must be a string")
@@ -148,9 +163,14 @@ class Runtime:
         telemetry: bool | TelemetryStore | None = None,
         guard: Any = None,
         feedback: Any = None,
+        user: str | None = None,
         artifacts: str | Path | None = None,
     ):
         self.feedback_store = feedback  # FeedbackStore | None: what reply.feedback(...) writes to
+        # the default user id for feedback (per call: chat/stream/ask(user=...)); with a feedback store, each
+        # chat/ask question of a known user is observed, so re-asking within the window marks the earlier
+        # answer ``reasked`` (stored only with that user's consent, else only counted)
+        self.user = user
         self.settings = settings or EdgeSettings()
         # GuardPipeline | None: rails on every chat/ask/stream (frugalstack.edge.guard.hook). None follows
         # settings.guard (on by default, policy settings.guard_policy); False: off; a path/name: that policy.
@@ -216,9 +236,14 @@ class Runtime:
     def backend(self) -> Backend:
         return self._backend
 
-    def chat(self, messages: Messages, *, system: str | None = None, guard: Any = None, **params: Any) -> Reply:
-        """Answer a conversation (a string is one user turn); ``guard`` switches rails per call (see hook)."""
-        return self._run(_request(params, messages=_to_messages(messages, system)), "chat", guard)
+    def chat(self, messages: Messages, *, system: str | None = None, guard: Any = None, user: str | None = None,
+             **params: Any) -> Reply:
+        """Answer a conversation (a string is one user turn); ``guard`` switches rails per call (see hook);
+        ``user`` links feedback and re-ask signals to the asker (default: ``Runtime(user=...)``)."""
+        msgs = _to_messages(messages, system)
+        reply = self._run(_request(params, messages=msgs), "chat", guard, user=user)
+        self._observe(reply, _last_user_text(msgs))
+        return reply
 
     def complete(self, prompt: str, guard: Any = None, **params: Any) -> Reply:
         """Continue raw text without a chat template."""
@@ -226,7 +251,7 @@ class Runtime:
 
     def ask(
         self, question: str, *, db: Any, k: int = 3, prompt: str = "rag-answer", guard: Any = None,
-        route: Any = None, **params: Any
+        route: Any = None, user: str | None = None, **params: Any
     ) -> Any:
         """Grounded answer from a knowledge DB (path or KnowledgeStore); logic in frugalstack.edge.knowledge.rag.
 
@@ -238,22 +263,27 @@ class Runtime:
         store = db if isinstance(db, KnowledgeStore) else KnowledgeStore(db)
 
         def generate(messages: Messages, citations: list[dict[str, Any]], **p: Any) -> Reply:
-            return self._run(_request(p, messages=_to_messages(messages, None)), "chat", guard, citations)
+            return self._run(_request(p, messages=_to_messages(messages, None)), "chat", guard, citations, user)
 
         try:
             if route is False:
-                return rag_ask(store, question, generate, k=k, prompt=prompt, **params)
-            from frugalstack.edge.router.hook import routed_ask
+                result = rag_ask(store, question, generate, k=k, prompt=prompt, **params)
+            else:
+                from frugalstack.edge.router.hook import routed_ask
 
-            return routed_ask(self, question, lambda: rag_ask(store, question, generate, k=k, prompt=prompt,
-                                                              **params), route)
+                result = routed_ask(self, question, lambda: rag_ask(store, question, generate, k=k, prompt=prompt,
+                                                                    **params), route)
         finally:
             if store is not db:
                 store.close()
+        self._observe(getattr(result, "reply", None), question)
+        return result
 
-    def stream(self, messages: Messages, *, system: str | None = None, guard: Any = None, **params: Any) -> Stream:
+    def stream(self, messages: Messages, *, system: str | None = None, guard: Any = None, user: str | None = None,
+               **params: Any) -> Stream:
         """Like ``chat`` but yields text as it is generated (input rails before, output verdict after)."""
-        return self._stream(_request(params, messages=_to_messages(messages, system)), "chat", guard)
+        msgs = _to_messages(messages, system)
+        return self._stream(_request(params, messages=msgs), "chat", guard, user, _last_user_text(msgs))
 
     def stream_complete(self, prompt: str, guard: Any = None, **params: Any) -> Stream:
         return self._stream(_request(params, prompt=prompt), "text_completion", guard)
@@ -389,15 +419,26 @@ class Runtime:
             log.warning("could not record trace %s: %s", trace_id, exc)
 
     def _run(self, request: GenerationRequest, operation: str, guard: Any = None,
-             citations: list[dict[str, Any]] | None = None) -> Reply:
+             citations: list[dict[str, Any]] | None = None, user: str | None = None) -> Reply:
+        user = user if user is not None else self.user
         if self.guard is not None and guard is not False:
             from frugalstack.edge.guard.hook import run_guarded
 
-            reply = run_guarded(self, request, operation, guard, citations)
+            reply = run_guarded(self, request, operation, guard, citations, user=user)
         else:
             reply = self._generate(request, operation)
-        reply.feedback_store = self.feedback_store
+        reply.feedback_store, reply.user = self.feedback_store, user
         return reply
+
+    def _observe(self, reply: Reply | None, question: str | None) -> None:
+        """Tell the feedback store a user asked ``question`` (answered by ``reply``): a re-ask of the previous
+        question within its window marks the previous answer ``reasked``. Never breaks an answer."""
+        if self.feedback_store is None or reply is None or reply.user is None or not question:
+            return
+        try:
+            self.feedback_store.observe_question(reply.user, reply.trace_id, question)
+        except Exception as exc:  # feedback, like telemetry, must never cost the user the answer
+            log.warning("could not record a question for feedback: %s", exc)
 
     def _generate(self, request: GenerationRequest, operation: str) -> Reply:
         sink = Stream(iter(()))
@@ -406,11 +447,28 @@ class Runtime:
         assert sink.reply is not None
         return sink.reply
 
-    def _stream(self, request: GenerationRequest, operation: str, guard: Any = None) -> Stream:
+    def _stream(self, request: GenerationRequest, operation: str, guard: Any = None, user: str | None = None,
+                question: str | None = None) -> Stream:
+        user = user if user is not None else self.user
         if self.guard is not None and guard is not False:
             from frugalstack.edge.guard.hook import stream_guarded
 
-            return stream_guarded(self, request, operation, guard)
-        sink = Stream(iter(()))
-        sink._events = self._events(request, operation, sink)
-        return sink
+            inner = stream_guarded(self, request, operation, guard, user)
+        else:
+            inner = Stream(iter(()))
+            inner._events = self._events(request, operation, inner)
+        outer = Stream(iter(()))
+        if inner.reply is not None:  # stopped by the input rails: the reply exists before the first piece
+            inner.reply.feedback_store, inner.reply.user = self.feedback_store, user
+            outer.reply = inner.reply
+
+        def events() -> Iterator[str]:
+            yield from inner
+            reply = inner.reply
+            if reply is not None:
+                reply.feedback_store, reply.user = self.feedback_store, user
+                self._observe(reply, question)
+            outer.reply = reply
+
+        outer._events = events()
+        return outer

@@ -5,6 +5,10 @@
 and the verdict (``reply.input_guard``), so the app or the router can act (escalate = send to the cloud).
 ``redact`` rewrites the user's text before the model sees it. Per call, ``guard=False`` turns the guard
 off, ``guard=["pii", "grounding"]`` runs exactly those rails, ``guard={"scope": False}`` switches one off.
+
+A reply the guard stopped (input or output, ``block`` or ``escalate``) has ``finish_reason ==
+"content_filter"``, the OpenAI value clients already handle; ``reply.guard_verdict`` says which verdict,
+action and rails did it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
 
 #: The knowledge store's RAG template puts the customer's question after this marker.
 QUESTION_MARKER = "Question:"
+#: OpenAI's finish reason for an answer withheld by a content filter (block or escalate, input or output).
+CONTENT_FILTER = "content_filter"
 
 
 def split_rails(rails: Any, known: tuple[str, ...]) -> Mapping[str, bool] | list[str] | None:
@@ -48,6 +54,7 @@ def run_guarded(
     operation: str,
     rails: Any,
     citations: list[dict[str, Any]] | None = None,
+    user: str | None = None,
 ) -> Reply:
     """Check the newest user text, generate (unless blocked), check the answer against ``citations``."""
     from frugalstack.edge import runtime as _rt  # the runtime module imports this one lazily
@@ -74,14 +81,14 @@ def run_guarded(
         )
         if not verdict_in.allowed:
             trace_id = uuid.uuid4().hex
-            _note_escalation(runtime, trace_id, verdict_in.action)
+            _note_escalation(runtime, trace_id, verdict_in.action, user)
             return _rt.Reply(
                 text=verdict_in.message or "",
                 model=runtime.spec.id,
                 backend=runtime.backend_name,
                 profile=runtime.profile.id,
                 usage=Usage(),
-                finish_reason=f"guard_{verdict_in.action}",
+                finish_reason=CONTENT_FILTER,
                 latency_ms=(time.perf_counter() - start) * 1000,
                 ttft_ms=None,
                 tokens_per_s=None,
@@ -99,14 +106,15 @@ def run_guarded(
     reply.output_guard = verdict_out
     if not verdict_out.allowed:
         reply.text = verdict_out.message or ""
-        reply.finish_reason = f"guard_{verdict_out.action}"
-        _note_escalation(runtime, reply.trace_id, verdict_out.action)
+        reply.finish_reason = CONTENT_FILTER
+        _note_escalation(runtime, reply.trace_id, verdict_out.action, user)
     elif verdict_out.action == "redact":
         reply.text = verdict_out.redacted_text
     return reply
 
 
-def stream_guarded(runtime: Runtime, request: GenerationRequest, operation: str, rails: Any) -> Stream:
+def stream_guarded(runtime: Runtime, request: GenerationRequest, operation: str, rails: Any,
+                   user: str | None = None) -> Stream:
     """Streaming: input rails before the first token (a block streams the safe message instead); the output
     rails run once the stream ends and set ``stream.reply.output_guard`` (already-shown text cannot be
     taken back, so the app decides what to do with a late verdict)."""
@@ -117,7 +125,7 @@ def stream_guarded(runtime: Runtime, request: GenerationRequest, operation: str,
     if text is not None:
         verdict_in = runtime.guard.check_input(text, rails=split_rails(rails, INPUT_RAILS))
         if not verdict_in.allowed:
-            reply = run_guarded(runtime, request, operation, rails)  # builds the blocked reply, no generation
+            reply = run_guarded(runtime, request, operation, rails, user=user)  # the blocked reply, no generation
             blocked = _rt.Stream(iter([reply.text]))
             blocked.reply = reply
             return blocked
@@ -141,11 +149,11 @@ def stream_guarded(runtime: Runtime, request: GenerationRequest, operation: str,
     return outer
 
 
-def _note_escalation(runtime: Runtime, trace_id: str, action: str) -> None:
+def _note_escalation(runtime: Runtime, trace_id: str, action: str, user: str | None = None) -> None:
     """An escalation is an implicit feedback signal (the edge answer was not good enough to show)."""
     store = getattr(runtime, "feedback_store", None)
     if action == "escalate" and store is not None:
-        store.signal(trace_id, "escalated")
+        store.signal(trace_id, "escalated", user_id=user)
 
 
 def _citation_text(c: Mapping[str, Any]) -> str:

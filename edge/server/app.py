@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -24,10 +24,10 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from frugalstack.edge.runtime import Runtime, Stream
+from frugalstack.edge.runtime import Reply, Runtime, Stream
 from frugalstack.edge.server.admission import Admission, Ticket
 from frugalstack.edge.server.models import ModelPool, ServerConfig
-from frugalstack.edge.server.openai_format import ChunkWriter, chat_response, completion_response
+from frugalstack.edge.server.openai_format import ChunkWriter, chat_response, completion_response, guard_header
 from frugalstack.edge.server.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from frugalstack.edge.server.spec import document_request_bodies
 from frugalstack.edge.settings import EdgeSettings
@@ -83,8 +83,8 @@ class HeldStream(StreamingResponse):
     runtime's lock) only when garbage collected. Close it here, then free the slot.
     """
 
-    def __init__(self, content: Iterator[str], ticket: Ticket):
-        super().__init__(content, media_type="text/event-stream")
+    def __init__(self, content: Iterator[str], ticket: Ticket, headers: dict[str, str] | None = None):
+        super().__init__(content, media_type="text/event-stream", headers=headers)
         self.content, self.ticket = content, ticket
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -214,6 +214,32 @@ def _start(stream: Stream) -> str | None:
     return next(iter(stream), None)
 
 
+async def admitted(
+    admission: Admission,
+    stream: bool,
+    run: Callable[[], Reply],
+    open_stream: Callable[[], Stream],
+    render: Callable[[Reply], dict[str, Any]],
+    sse: Callable[[Stream, str | None], Iterator[str]],
+) -> JSONResponse | StreamingResponse:
+    """One generation under an admission slot: ``run`` it whole, or open the stream and start it (so errors
+    before the first token are a 4xx); the slot is freed on every path (a stream frees it when it ends)."""
+    ticket = await admission.acquire()
+    try:
+        if not stream:
+            reply = await run_in_threadpool(run)
+            ticket.release()
+            return JSONResponse(render(reply), headers=guard_header(reply))
+        opened = await run_in_threadpool(open_stream)  # the input rails run here: off the event loop
+        first = await run_in_threadpool(_start, opened)
+    except BaseException:
+        ticket.release()
+        raise
+    # an input-rail stop is known before the first byte: say so in a header too (a late output verdict is in-band)
+    headers = guard_header(opened.reply) if opened.reply is not None else None
+    return HeldStream(sse(opened, first), ticket, headers)
+
+
 def create_app(config: ServerConfig | None = None, settings: EdgeSettings | None = None) -> FastAPI:
     """Build the app; models load at start-up when ``config.preload``, else on first request."""
     config = config or ServerConfig()
@@ -281,40 +307,23 @@ def create_app(config: ServerConfig | None = None, settings: EdgeSettings | None
         rt = await run_in_threadpool(pool.runtime, req.model)
         params = chat_params(req, pool, rt)
         messages = chat_messages(req)
-        ticket = await admission.acquire()
-        try:
-            if not req.stream:
-                reply = await run_in_threadpool(rt.chat, messages, **params)
-                ticket.release()
-                return JSONResponse(chat_response(reply, req.model))
-            stream = rt.stream(messages, **params)
-            first = await run_in_threadpool(_start, stream)
-        except BaseException:
-            ticket.release()
-            raise
         usage = bool(req.stream_options and req.stream_options.include_usage)
-        writer = ChunkWriter(req.model, chat=True)
-        return HeldStream(_sse(stream, writer, first, usage, req.logprobs), ticket)
+        return await admitted(
+            admission, req.stream, lambda: rt.chat(messages, **params), lambda: rt.stream(messages, **params),
+            lambda reply: chat_response(reply, req.model),
+            lambda stream, first: _sse(stream, ChunkWriter(req.model, chat=True), first, usage, req.logprobs))
 
     @app.post("/v1/completions", response_model=None)
     async def completions(request: Request) -> JSONResponse | StreamingResponse:
         req = parse(CompletionRequest, await read_json(request, config.max_body_bytes))
         rt = await run_in_threadpool(pool.runtime, req.model)
         prompt, params = completion_params(req, pool, rt)
-        ticket = await admission.acquire()
-        try:
-            if not req.stream:
-                reply = await run_in_threadpool(rt.complete, prompt, **params)
-                ticket.release()
-                return JSONResponse(completion_response(reply, req.model))
-            stream = rt.stream_complete(prompt, **params)
-            first = await run_in_threadpool(_start, stream)
-        except BaseException:
-            ticket.release()
-            raise
         usage = bool(req.stream_options and req.stream_options.include_usage)
-        writer = ChunkWriter(req.model, chat=False)
-        return HeldStream(_sse(stream, writer, first, usage, req.logprobs is not None), ticket)
+        logprobs = req.logprobs is not None
+        return await admitted(
+            admission, req.stream, lambda: rt.complete(prompt, **params), lambda: rt.stream_complete(prompt, **params),
+            lambda reply: completion_response(reply, req.model),
+            lambda stream, first: _sse(stream, ChunkWriter(req.model, chat=False), first, usage, logprobs))
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> JSONResponse:

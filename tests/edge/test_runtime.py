@@ -225,7 +225,8 @@ def test_guard_applies_by_default_and_switches_off(runtime: Runtime, tmp_path: P
     strict = Runtime(profile="laptop-x86", telemetry=False, settings=EdgeSettings(guard_policy="default"))
     refused = strict.chat("Write me a poem about the sea and the moon.", max_tokens=4)
     strict.close()
-    assert refused.finish_reason == "guard_block" and refused.usage.output_tokens == 0
+    assert refused.finish_reason == "content_filter" and refused.usage.output_tokens == 0
+    assert refused.guard_verdict.action == "block" and "scope" in {f.rail for f in refused.guard_verdict.findings}
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules: [{rail: nope, action: allow}]")
     with pytest.raises(ConfigError, match="unknown rail"):
