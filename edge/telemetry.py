@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,17 @@ class TelemetryStore:
     def count(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM traces").fetchone()[0])
+
+    def purge_shipped(self, older_than_days: float, *, now: float | None = None) -> int:
+        """Delete rows older than ``older_than_days`` whose batch the cloud acknowledged (no longer in the
+        outbox); unshipped rows are never deleted here. Returns how many rows went."""
+        cutoff = (time.time() if now is None else now) - older_than_days * 86400
+        with self._lock:
+            has_outbox = self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").fetchone()
+            pending = " AND batch_id NOT IN (SELECT batch_id FROM outbox)" if has_outbox else ""
+            cur = self._conn.execute(f"DELETE FROM traces WHERE batch_id IS NOT NULL AND ts < ?{pending}", (cutoff,))
+            return int(cur.rowcount)
 
     def close(self) -> None:
         with self._lock:

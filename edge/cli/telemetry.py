@@ -43,13 +43,16 @@ def sync_cmd(
     db: DbOpt = None,
     deadline: Annotated[float, typer.Option(min=1.0, help="Give up this pass after so many seconds.")] = 30.0,
     model_version: Annotated[str | None, typer.Option(help="Registry version id the device ran.")] = None,
+    keep_shipped_days: Annotated[float | None, typer.Option(
+        min=0.0, help="Then delete trace rows the cloud acknowledged more than so many days ago.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Batch unshipped traces into the outbox and send pending batches (kept for later if the cloud fails)."""
     from frugalstack.edge.ota.sync import sync_telemetry
     from frugalstack.edge.outbox import as_dict
 
-    result = sync_telemetry(_db(db), cloud, api_key, device_id, model_version_id=model_version, deadline_s=deadline)
+    result = sync_telemetry(_db(db), cloud, api_key, device_id, model_version_id=model_version, deadline_s=deadline,
+                            keep_shipped_days=keep_shipped_days)
     if json_out:
         print_json(as_dict(result))
         return

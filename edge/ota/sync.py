@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from frugalstack.edge.outbox import FlushResult, Outbox, auth_error
+from frugalstack.edge.telemetry import TelemetryStore
 from frugalstack.shared.errors import AuthenticationError, UpstreamError
 from frugalstack.shared.schemas import TraceRecord
 from frugalstack.shared.telemetry import IngestResult, TelemetryBatch, aggregate, batch_id_for
@@ -52,15 +53,23 @@ log = logging.getLogger(__name__)
 
 def sync_telemetry(db: str | Path, base_url: str, api_key: str, device_id: str, *,
                    model_version_id: str | None = None, deadline_s: float = 30.0, attempt_timeout_s: float = 10.0,
-                   max_batches: int | None = None, raise_on_auth: bool = True) -> FlushResult:
+                   max_batches: int | None = None, raise_on_auth: bool = True,
+                   keep_shipped_days: float | None = None) -> FlushResult:
     """Move unshipped traces of ``db`` into the outbox (one batch), then send pending batches until the deadline.
 
-    Transient failures leave the batches in the outbox for the next call; a refused key raises.
+    Transient failures leave the batches in the outbox for the next call; a refused key raises. With
+    ``keep_shipped_days``, trace rows the cloud acknowledged longer ago than that are deleted afterwards.
     """
     kwargs: dict[str, Any] = {} if max_batches is None else {"max_batches": max_batches}
     with Outbox(db, **kwargs) as outbox:
         outbox.enqueue_traces(device_id, model_version_id=model_version_id)
         result = outbox.flush(base_url, api_key, deadline_s=deadline_s, attempt_timeout_s=attempt_timeout_s)
+    if keep_shipped_days is not None:
+        store = TelemetryStore(db)
+        try:
+            store.purge_shipped(keep_shipped_days)
+        finally:
+            store.close()
     error = auth_error(result)
     if error is not None and raise_on_auth:
         raise error

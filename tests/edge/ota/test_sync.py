@@ -88,7 +88,8 @@ def test_sync_telemetry_uses_the_same_batch_id_as_upload(ota_cloud: Any, tmp_pat
 
 
 def test_a_v1_trace_database_is_migrated_in_place(tmp_path: Path) -> None:
-    """A device updated from schema v1 keeps its traces; they become unbatched rows the outbox will ship."""
+    """A device updated from schema v1 keeps its traces; they become unbatched rows the outbox will ship;
+    retention removes only shipped rows."""
     import sqlite3
 
     from frugalstack.edge.outbox import Outbox
@@ -118,3 +119,12 @@ def test_a_v1_trace_database_is_migrated_in_place(tmp_path: Path) -> None:
     check = sqlite3.connect(db)
     assert check.execute("SELECT version FROM schema_version").fetchone() == (2,)
     check.close()
+
+    # retention deletes only rows whose batch the cloud acknowledged: this one is still in the outbox
+    store = TelemetryStore(db)
+    assert store.purge_shipped(0) == 0 and store.count() == 1
+    with Outbox(db) as outbox:
+        outbox._conn.execute("DELETE FROM outbox")  # as an acknowledgement does
+    assert store.purge_shipped(1, now=1795860000.0 + 86400 - 1) == 0  # not a day old yet
+    assert store.purge_shipped(1, now=1795860000.0 + 86400 + 1) == 1 and store.count() == 0
+    store.close()

@@ -244,8 +244,8 @@ def test_kill_9_mid_upload_loses_nothing_and_counts_once(cloud: Any, proxies: li
         # restart: the CLI pass re-sends the 4th (the cloud says duplicate) and the last two
         env = {**os.environ, "FRUGAL_DEVICE_KEY": key, "FRUGAL_DEVICE_ID": device_id}
         done = subprocess.run([sys.executable, "-m", "frugalstack.edge.cli.main", "edge", "telemetry", "sync",
-                               "--cloud", cloud.url, "--db", str(db), "--json"], env=env, capture_output=True,
-                              text=True, timeout=120)
+                               "--cloud", cloud.url, "--db", str(db), "--keep-shipped-days", "0", "--json"],
+                              env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
         result = json.loads(done.stdout)
         assert (result["delivered"], result["duplicates"], result["pending"]) == (2, 1, 0)
@@ -257,6 +257,7 @@ def test_kill_9_mid_upload_loses_nothing_and_counts_once(cloud: Any, proxies: li
         shown = json.loads(status.stdout)
         assert (shown["pending_batches"], shown["delivered"], shown["duplicates"]) == (0, 5, 1)
         assert shown["unbatched_traces"] == 0
+        assert TelemetryStore(db).count() == 0  # --keep-shipped-days 0: acknowledged trace rows are gone
 
 
 def test_cap_drops_oldest_and_counts_them(cloud: Any, tmp_path: Path) -> None:
