@@ -160,28 +160,39 @@ PRODUCT_STATS = FeatureView(
         Feature(name="in_stock", dtype="bool"),
     ],
 )
-CATEGORY_QUALITY = FeatureView(
-    name="category_quality",
-    entity="category",
-    ttl_s=7 * DAY,
-    owner="ml-platform",
-    source=Source(kind="ingest", name="category_eval"),
-    description="how well the on-device model answers in a category (pushed by evaluation jobs)",
-    features=[
-        Feature(name="answer_quality"),
-        Feature(name="escalation_rate"),
-        Feature(name="requests_7d", dtype="int"),
-    ],
-)
-LOCALE_INTENTS = FeatureView(
-    name="locale_intents",
-    entity="locale",
-    ttl_s=7 * DAY,
-    owner="ml-platform",
-    source=Source(kind="ingest", name="intent_mix"),
-    description="intent mix per locale over the last 7 days (pushed by the analytics job)",
-    features=[Feature(name=f"share_{i}") for i in INTENTS],
-)
+# Views pushed by ml-platform jobs (7-day TTL, ingested rows): one table row each, built the same way.
+_PUSHED: dict[str, tuple[str, str, str, list[Feature]]] = {
+    # name: (entity, source name, description, features)
+    "category_quality": (
+        "category",
+        "category_eval",
+        "how well the on-device model answers in a category (pushed by evaluation jobs)",
+        [Feature(name="answer_quality"), Feature(name="escalation_rate"), Feature(name="requests_7d", dtype="int")],
+    ),
+    "locale_intents": (
+        "locale",
+        "intent_mix",
+        "intent mix per locale over the last 7 days (pushed by the analytics job)",
+        [Feature(name=f"share_{i}") for i in INTENTS],
+    ),
+}
+
+
+def _pushed_view(name: str) -> FeatureView:
+    entity, source, description, features = _PUSHED[name]
+    return FeatureView(
+        name=name,
+        entity=entity,
+        ttl_s=7 * DAY,
+        owner="ml-platform",
+        source=Source(kind="ingest", name=source),
+        description=description,
+        features=features,
+    )
+
+
+CATEGORY_QUALITY = _pushed_view("category_quality")
+LOCALE_INTENTS = _pushed_view("locale_intents")
 DEVICE_HISTORY = FeatureView(
     name="device_history",
     entity="device",

@@ -56,8 +56,14 @@ class Policy:
     note: str = ""
 
 
-def policy_scores(dev: Sequence[Pair], test: Sequence[Pair], seed: int = 0) -> tuple[list[Policy], LearnedRouter]:
-    """Score every test query under each policy (the learned heads are trained on ``dev``)."""
+FeatureRows = tuple[np.ndarray, np.ndarray]  # feature-store inputs of (dev, test), ``HEAD_FEATURES`` order
+
+
+def policy_scores(dev: Sequence[Pair], test: Sequence[Pair], seed: int = 0, *, features: FeatureRows | None = None,
+                  l2: float = 1e-3) -> tuple[list[Policy], LearnedRouter]:
+    """Score every test query under each policy (the learned heads are trained on ``dev``). With ``features``
+    (rows for dev and test), ``learned+features`` and ``learned-pre+features`` join: the same heads with the
+    feature-store inputs added, so the gain from features is measured on the same pairs."""
     w = ConfidenceWeights()
     conf, pre = ConfidenceRouter(weights=w), ConfidenceRouter(weights=w, use_draft=False)
     sig = [from_vector(p.signals) for p in test]
@@ -73,23 +79,36 @@ def policy_scores(dev: Sequence[Pair], test: Sequence[Pair], seed: int = 0) -> t
     if len(y) >= 4 and 0 < y.mean() < 1:
         ed, et = np.array([p.embedding for p in dev]), np.array([p.embedding for p in test])
         sd, st = np.array([p.signals for p in dev]), np.array([p.signals for p in test])
-        head.fit(ed, sd, y, seed=seed)
-        head_pre.fit(ed, None, y, seed=seed)
+        head.fit(ed, sd, y, seed=seed, l2=l2)
+        head_pre.fit(ed, None, y, seed=seed, l2=l2)
         out += [Policy("learned", head.predict_proba(head.features(et, st)), True, head.version),
                 Policy("learned-pre", head_pre.predict_proba(head_pre.features(et, None)), False, head_pre.version,
                        "query embedding only, before generating")]
+        if features is not None:
+            from frugalstack.edge.router.features import HEAD_FEATURES
+
+            fd, ft = features
+            for name, sig_d, sig_t, draft in (("learned+features", sd, st, True),
+                                              ("learned-pre+features", None, None, False)):
+                h = LearnedRouter(use_signals=draft, feature_names=HEAD_FEATURES)
+                h.fit(ed, sig_d, y, seed=seed, l2=l2, feature_rows=fd)
+                out.append(Policy(name, h.predict_proba(h.features(et, sig_t, ft)), draft, h.version,
+                                  "plus the feature store's product/category/session inputs"))
     rules = np.array([p.intent in SERVER_SIDE_INTENTS for p in test])
     out.append(Policy("rules+confidence", np.where(rules, 2.0, conf_s), True, "rules-v1",
                       "server-side intents always escalate; confidence decides the rest"))
     return out, head
 
 
-def dev_scores(dev: Sequence[Pair], folds: int = 5, seed: int = 0) -> list[Policy]:
+def dev_scores(dev: Sequence[Pair], folds: int = 5, seed: int = 0, *, features: np.ndarray | None = None,
+               l2: float = 1e-3) -> list[Policy]:
     """Policy scores on the dev split for calibration; the learned heads' are out-of-fold (each dev query is
-    scored by a head trained without it), else their threshold would be fitted on training predictions."""
+    scored by a head trained without it), else their threshold would be fitted on training predictions.
+    ``features``: the dev rows' feature-store inputs (caller's order)."""
     order = sorted(range(len(dev)), key=lambda i: dev[i].id)  # folds by id: the same whatever the file order
     dev = [dev[i] for i in order]
-    policies, _ = policy_scores(dev, dev, seed)
+    fdev = None if features is None else np.asarray(features)[order]
+    policies, _ = policy_scores(dev, dev, seed, features=None if fdev is None else (fdev, fdev), l2=l2)
     learned = [p for p in policies if p.name.startswith("learned")]
     if not learned:
         return policies
@@ -99,7 +118,8 @@ def dev_scores(dev: Sequence[Pair], folds: int = 5, seed: int = 0) -> list[Polic
         test_i, train_i = idx[idx % folds == f], idx[idx % folds != f]
         if not len(test_i):
             continue
-        fold_pol, _ = policy_scores([dev[i] for i in train_i], [dev[i] for i in test_i], seed)
+        fold_pol, _ = policy_scores([dev[i] for i in train_i], [dev[i] for i in test_i], seed, l2=l2,
+                                    features=None if fdev is None else (fdev[train_i], fdev[test_i]))
         by = {p.name: p for p in fold_pol}
         for name in oof:  # a fold without both outcomes cannot train: score it neutral
             oof[name][test_i] = by[name].scores if name in by else 0.5

@@ -59,13 +59,23 @@ def draft_from(answer: Any) -> Draft:
 def route_ask(runtime: Any, question: str, answer_locally: Callable[[], Any], router: Router,
               cloud: CloudClient | None, cloud_messages: Callable[[], list[dict[str, str]]], *,
               intent: str | None = None, guard_action: str | None = None, user_wants_cloud: bool = False,
-              device: dict[str, Any] | None = None, max_tokens: int = 256) -> RoutedAnswer:
-    """Route one question; the local answer object is kept on ``result.local`` for citations."""
+              device: dict[str, Any] | None = None, max_tokens: int = 256,
+              feature_store: Any = None) -> RoutedAnswer:
+    """Route one question; the local answer object is kept on ``result.local`` for citations. With a
+    ``feature_store`` (an ``OnlineStore``), the draft's retrieved products are looked up in it and the
+    router gets ``ctx.features`` (``edge.router.features.feature_signals``) next to the draft."""
     local: list[Any] = []
 
     def edge() -> Draft:
         local.append(answer_locally())
-        return draft_from(local[-1])
+        draft = draft_from(local[-1])
+        if feature_store is not None:
+            from frugalstack.edge.router.features import feature_signals
+
+            hits = _get(_get(local[-1], "retrieval", default={}), "hits", default=None) or []
+            ids = [str(_get(h, "id")) for h in hits if _get(h, "kind", default="product") == "product"]
+            ctx.features = feature_signals(feature_store, product_ids=ids or draft.citations)
+        return draft
 
     ctx = RouteContext(query=question, intent=intent, guard_action=guard_action, user_wants_cloud=user_wants_cloud,
                        online=cloud is not None, device=device or {})
@@ -130,14 +140,27 @@ def default_route() -> tuple[Router, CloudClient | None]:
 
 
 _DEFAULTS: dict[tuple[str | None, ...], tuple[Router, CloudClient | None]] = {}
+_STORES: dict[str, Any] = {}
+
+
+def _feature_store(path: str) -> Any:
+    """The device's feature store, opened once per process."""
+    if path not in _STORES:
+        from frugalstack.edge.features import OnlineStore
+
+        _STORES[path] = OnlineStore(path)
+    return _STORES[path]
 
 
 def routed_ask(runtime: Any, question: str, answer_locally: Callable[[], Any], route: Any = None) -> Any:
     """What ``Runtime.ask`` returns when routing is on: the local ``AskResult`` with the decision in
     ``extras["route"]``; when the cloud answered, ``answer`` is the cloud's and the device draft (if one
     was made) is kept in ``extras["route"]["draft"]``. ``route`` is None (defaults), or a dict with any of
-    ``router``, ``cloud``, ``intent``, ``guard_action``, ``user_wants_cloud``, ``device``."""
+    ``router``, ``cloud``, ``intent``, ``guard_action``, ``user_wants_cloud``, ``device``, ``feature_store``
+    (default: the ``OnlineStore`` at ``FRUGAL_FEATURES_DB`` when that is set)."""
     opts: dict[str, Any] = dict(route) if isinstance(route, dict) else {}
+    if "feature_store" not in opts and os.environ.get("FRUGAL_FEATURES_DB"):
+        opts["feature_store"] = _feature_store(os.environ["FRUGAL_FEATURES_DB"])
     router, cloud = default_route() if "router" not in opts or "cloud" not in opts else (None, None)
     router = opts.pop("router", router)
     cloud = opts.pop("cloud", cloud)

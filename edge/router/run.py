@@ -17,15 +17,23 @@ from frugalstack.edge.router.collect import Pair, cached, collect
 def collect_pairs(cache: Path, *, source: str = "auto", cloud_url: str | None = None, cloud_model: str = "default",
                   edge_k: int = 2, cloud_k: int = 1, max_tokens: int = 40, limit: int | None = 50,
                   deadline_s: float = 300.0, threads: int | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> tuple[list[Pair], str]:
-    """Answer the dataset's queries on both arms (resuming from ``cache``); returns the pairs and the source."""
+                  progress: Callable[[int, int], None] | None = None,
+                  query_ids: list[str] | None = None) -> tuple[list[Pair], str]:
+    """Answer the dataset's queries on both arms (resuming from ``cache``); returns the pairs and the source.
+
+    ``query_ids`` picks the queries explicitly (in that order) instead of ``limit`` per split, so a larger
+    run can extend an existing cache without changing which queries the cache already answered."""
     from frugalstack.edge.guard.embed import get_embedder
     from frugalstack.edge.profiles import get_profile
     from frugalstack.edge.router.localcloud import LocalCloud
     from frugalstack.edge.runtime import Runtime
 
     queries, records, src = dataset.load(source)
-    queries = dataset.sample_queries(queries, limit)
+    if query_ids is not None:
+        by_id = {q.id: q for q in queries}
+        queries = [by_id[i] for i in query_ids if i in by_id]
+    else:
+        queries = dataset.sample_queries(queries, limit)
     done = cached(cache)
     if all(q.id in done for q in queries):  # everything answered already: no model needed
         return [done[q.id] for q in queries], src

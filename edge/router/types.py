@@ -42,6 +42,7 @@ class RouteContext:
     draft: Draft | None = None
     embedding: Any = None  # np.ndarray (384,) unit-norm MiniLM vector of the query, when computed
     device: dict[str, Any] = field(default_factory=dict)  # battery, charging, metered (see budget.DeviceState)
+    features: dict[str, float] | None = None  # feature-store inputs (``edge.router.features.feature_signals``)
 
 
 @dataclass
