@@ -8,6 +8,7 @@ from their next signed manifest.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 from pathlib import Path
@@ -30,7 +31,9 @@ def federated_round(base: str, key: str, *, clients: int = 10, rounds: int = 2, 
 
     note = ""
     rep: dict[str, Any] = {}
-    logging.getLogger("flwr").setLevel(logging.WARNING)  # the demo prints its own progress
+    with contextlib.suppress(ImportError):
+        import flwr.common  # noqa: F401  (importing flwr sets its logger to DEBUG: quieten it after that)
+    logging.getLogger("flwr").setLevel(logging.ERROR)  # the demo prints its own progress and results
     try:
         from frugalstack.cloud.fl.router_round import run_router_round
 
@@ -79,7 +82,8 @@ def redeploy_router(base: str, key: str, chat_version_id: str, profiles: list[st
                                                "prompt_versions": {"rag-answer": "1"}}), f"redeploy {profile}")
 
 
-DISTILL_HOWTO = "frugal distill run demo.yaml  (see `frugal distill --help`)"
+DISTILL_HOWTO = ("`frugal demo --distill` (a tiny run of the shipped config) or, in a checkout, "
+                 "`frugal distill run cloud/distill/configs/demo.yaml` (`frugal distill configs` lists the configs)")
 
 
 def distillation(base: str, key: str, workdir: Path, *, run: bool) -> dict[str, Any]:
@@ -109,7 +113,7 @@ def distillation(base: str, key: str, workdir: Path, *, run: bool) -> dict[str, 
         except Exception as exc:  # a failed optional step is reported, the demo goes on
             out["note"] = f"the tiny distillation run failed: {type(exc).__name__}: {str(exc)[:200]}"
     elif mod is not None:
-        out["note"] = "skipped (minutes on 2 cores; `frugal demo --distill` runs a tiny one)"
+        out["note"] = "skipped by default: it takes minutes on 2 cores"
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
         runs = [r for r in ok(c.get("/v1/runs"), "list runs") if "distill" in str(r.get("kind", ""))]
     out["last_run"] = runs[-1] if runs else None

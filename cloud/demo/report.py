@@ -116,7 +116,7 @@ def _distill(d: dict[str, Any]) -> str:
         head += f"Last registered run: `{last['id']}` ({last['kind']}), metrics {json.dumps(last['metrics'])[:300]}. "
     else:
         head += "No distillation run is registered yet. "
-    return head + f"Start one with `{d['howto']}`."
+    return head + f"Start one with {d['howto']}."
 
 
 def to_html(md: str) -> str:

@@ -128,7 +128,8 @@ def run_demo(out: Path, *, devices: int = 3, queries: int = 6, max_tokens: int =
                     learning.redeploy_router(server.base, seeded.operator, seeded.chat_version_id,
                                              sorted(set(profiles)), version)
                     router_after = _picked_up(server.base, out, results)
-            console.print(f"[green]4/6[/green] federated {fl['task']} head: ε = {fl['epsilon']}; devices now on "
+            eps = "n/a" if fl["epsilon"] is None else f"{fl['epsilon']:.1f}"
+            console.print(f"[green]4/6[/green] federated {fl['task']} head: ε = {eps}; devices now on "
                           f"router version {router_after}")
         with console.status("5/6 distillation ..."):
             dist = learning.distillation(server.base, seeded.operator, out / "distill", run=distill)
@@ -143,6 +144,8 @@ def run_demo(out: Path, *, devices: int = 3, queries: int = 6, max_tokens: int =
         files = report.write(out, summary, results, ctx)
         _print_summary(console, summary, fl, files)
         print(f"dashboard: {dashboard}", flush=True)  # plain print: a wrapped URL cannot be clicked
+        if not keep_serving:
+            console.print("[dim]the cloud stops now; `frugal demo --keep-serving` keeps it and the dashboard up[/dim]")
         if keep_serving:
             console.print("serving the cloud and its dashboard; Ctrl-C to stop")
             with contextlib.suppress(KeyboardInterrupt):
@@ -182,5 +185,9 @@ def _print_summary(console: Console, s: dict[str, Any], fl: dict[str, Any], file
                   f"{s['feedback']['thumbs_up']} up / {s['feedback']['thumbs_down']} down "
                   f"({s['feedback']['with_consent']} with consent)")
     if fl.get("after"):
-        console.print(f"federated {fl['task']} head: before {fl['before']} -> after {fl['after']}, ε {fl['epsilon']}")
+        from frugalstack.cloud.demo.report import _fmt_metrics
+
+        eps = "n/a" if fl["epsilon"] is None else f"{fl['epsilon']:.1f}"
+        console.print(f"federated {fl['task']} head (held-out): before {_fmt_metrics(fl['before'])} -> after "
+                      f"{_fmt_metrics(fl['after'])}; ε {eps} per device")
     console.print(f"report: {files['md']} and {files['html']}")
