@@ -4,18 +4,23 @@ Times ``decide()`` for every policy on drafts rebuilt from collected pairs (``fr
 interleaved policy by policy so machine noise hits all alike, and reports the median / IQR in
 microseconds and the ratio to the median device draft latency of the same pairs (the cascade's cost).
 The no-op baseline is a router that always says "edge". With ``--report`` it also prints the route
-evaluation headline from the cache (no model runs: the eval itself is ``frugal route eval``).
+evaluation headline from the cache (no model runs: the eval itself is ``frugal route eval``). With
+``--features`` it adds ``learned+features``: per request, the feature store lookup of the draft's retrieved
+products (``feature_signals``, an on-device ``OnlineStore`` holding the materialized sample catalog) plus
+the head with feature inputs. ``--pairs`` reads a pairs file directly (e.g. the shipped sample).
 
-    .venv/bin/python benchmarks/bench_router.py --cache route-eval [--rounds 30]
+    .venv/bin/python benchmarks/bench_router.py --cache route-eval [--rounds 30] [--features]
+    .venv/bin/python benchmarks/bench_router.py --pairs edge/router/data/pairs-sample.jsonl.gz --features
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -36,6 +41,22 @@ from frugalstack.edge.router import (
     RulesRouter,
 )
 from frugalstack.edge.router.collect import Pair
+
+
+class WithFeatures:
+    """The learned head with feature-store inputs, looking them up for each request as the runtime does."""
+
+    name = "learned+features"
+    needs_draft = True
+
+    def __init__(self, head: LearnedRouter, store: Any, ids: dict[str, list[str]], now: float):
+        self.head, self.store, self.ids, self.now = head, store, ids, now
+
+    def decide(self, ctx: RouteContext) -> Decision:
+        from frugalstack.edge.router.features import feature_signals
+
+        ctx.features = feature_signals(self.store, now=self.now, product_ids=self.ids.get(ctx.query, []))
+        return self.head.decide(ctx)
 
 
 class EdgeAlways:
@@ -64,20 +85,36 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("route-eval"))
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--report", action="store_true", help="also print the eval headline from the cache")
+    ap.add_argument("--pairs", type=Path, default=None, help="a pairs file (.jsonl or .jsonl.gz) instead of --cache")
+    ap.add_argument("--features", action="store_true", help="also time learned+features (feature store lookups)")
     args = ap.parse_args()
-    path = args.cache / "pairs.jsonl"
+    path = args.pairs or args.cache / "pairs.jsonl"
     if not path.is_file():
         sys.exit(f"no pairs at {path}: run `frugal route eval --cache {args.cache}` first")
-    pairs = [Pair(**json.loads(x)) for x in path.read_text().splitlines() if x.strip()]
+    from bench_router_features import read_pairs
+
+    pairs = read_pairs(path)
     ctxs = contexts(pairs)
     learned = LearnedRouter()
     dev = [p for p in pairs if p.split == "dev"]
     y = np.array([p.cloud_score > p.edge_score for p in dev], np.float32)
     if 0 < y.mean() < 1:
         learned.fit(np.array([p.embedding for p in dev]), np.array([p.signals for p in dev]), y)
-    routers = {"noop": EdgeAlways(), "rules": RulesRouter(), "confidence": ConfidenceRouter(),
-               "cascade": CascadeRouter(), "learned": learned,
-               "budget(confidence)": BudgetRouter(ConfidenceRouter(), DailyBudget(calls=10_000))}
+    routers: dict[str, Any] = {"noop": EdgeAlways(), "rules": RulesRouter(), "confidence": ConfidenceRouter(),
+                               "cascade": CascadeRouter(), "learned": learned,
+                               "budget(confidence)": BudgetRouter(ConfidenceRouter(), DailyBudget(calls=10_000))}
+    tmp = tempfile.TemporaryDirectory()
+    if args.features and 0 < y.mean() < 1:
+        from bench_router_features import FeatureSource
+
+        from frugalstack.edge.router.features import HEAD_FEATURES
+
+        feats = FeatureSource(Path(tmp.name))
+        fdev, _ = feats.for_split(dev, [])
+        head = LearnedRouter(feature_names=HEAD_FEATURES)
+        head.fit(np.array([p.embedding for p in dev]), np.array([p.signals for p in dev]), y, feature_rows=fdev)
+        ids = {p.id: [i for i in p.retrieved_edge if i.startswith("p-")] for p in pairs}
+        routers["learned+features"] = WithFeatures(head, feats.store, ids, feats.now)
     times: dict[str, list[float]] = {k: [] for k in routers}
     for _ in range(args.rounds):
         for name, r in routers.items():
@@ -96,6 +133,7 @@ def main() -> None:
         t.add_row(name, f"{s['median']:.1f}", f"{spread_pct(s):.0f}", f"{s['median'] / base:.1f}",
                   f"{s['median'] / 1000 / draft_ms:.4%}")
     Console().print(t)
+    tmp.cleanup()
     if args.report and (args.cache / "route_eval.md").is_file():
         print((args.cache / "route_eval.md").read_text().split("## Headline")[-1])
 

@@ -15,6 +15,7 @@ and the 2.5-97.5% range of each figure and of the with-minus-without difference.
 (threshold vs share, a quality margin, a bootstrap-median share) are reported side by side.
 
     .venv/bin/python benchmarks/bench_router_features.py measure [--pairs out/route-eval/pairs.jsonl]
+        [--resplits 40] [--dev-share 0.5] [--l2 1e-3] [--out out/bench/f.json]
     .venv/bin/python benchmarks/bench_router_features.py collect --cache out/route-eval --per-split 120
 
 ``collect`` seeds the cache with the shipped pairs and answers further queries on both arms
@@ -185,12 +186,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         rng = np.random.default_rng(args.seed)
         for r in range(args.resplits):
             perm = rng.permutation(len(pairs))
-            half = len(pairs) // 2
+            half = round(len(pairs) * args.dev_share)
             d = sorted((pairs[i] for i in perm[:half]), key=lambda p: p.id)
             t = sorted((pairs[i] for i in perm[half:]), key=lambda p: p.id)
             splits.append(evaluate_split(d, t, feats, r, args.l2))
         feats.store.close()
     out = {"pairs": str(args.pairs), "n": len(pairs), "n_dev": len(dev), "n_test": len(test), "l2": args.l2,
+           "dev_share": args.dev_share,
            "resplits": args.resplits, "seconds": round(time.perf_counter() - t0, 1), "features": list(HEAD_FEATURES),
            "fixed_split": fixed, "resplit_runs": splits}
     print_report(out)
@@ -209,7 +211,9 @@ def print_report(r: dict[str, Any]) -> None:
     for name, row in fixed.items():
         cells = [f"{row[v]['quality_rel']:.1%} @ {row[v]['cloud_share']:.0%}" for v in variants]
         print(f"| {name} | {row['auc']:.3f} | {row['curve_share_at_95']:.0%} | " + " | ".join(cells) + " |")
-    print(f"\n## {len(runs)} random 50/50 re-splits of all {r['n']} pairs: median [2.5%, 97.5%]")
+    share = r.get("dev_share", 0.5)
+    print(f"\n## {len(runs)} random {share:.0%}/{1 - share:.0%} dev/test re-splits of all {r['n']} pairs: "
+          "median [2.5%, 97.5%]")
     print("| policy | AUC | curve: least share at >=95% | " + " | ".join(
         f"{v}: quality / share / met" for v in variants) + " |")
     print("|---" * (len(variants) + 3) + "|")
@@ -280,6 +284,7 @@ def main() -> None:
     m.add_argument("--resplits", type=int, default=40)
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--l2", type=float, default=1e-3)
+    m.add_argument("--dev-share", type=float, default=0.5, help="share of the pairs each re-split trains on")
     m.add_argument("--out", type=Path, default=None)
     c = sub.add_parser("collect")
     c.add_argument("--cache", type=Path, default=Path("out/route-eval"))
