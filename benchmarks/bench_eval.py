@@ -1,11 +1,14 @@
 """The default evaluation suite on the embedded SmolLM2 Q4_1 GGUF and its f16 reference (re-quantized by
 llama.cpp), side by side: where quantization costs quality, and at what cost per request.
 
-    python benchmarks/bench_eval.py [--suite default] [--threads 1] [--out eval-out]
+    python benchmarks/bench_eval.py [--suite default] [--threads 1] [--sequential] [--out eval-out]
 
-Each model runs as ``frugal eval run`` (its own process), then ``frugal eval compare`` prints B - A with paired
-bootstrap CIs (A = the f16 reference, B = Q4_1). Wall time and CPU time of each run are printed: on a shared
-host the CPU time is the better guide to what the suite costs on a quiet machine.
+Each model runs as ``frugal eval run`` (its own process, ``--threads 1``); by default the two run at the same
+time, one per core, since a 135M model on one llama.cpp thread cannot use a second core. Then ``frugal eval
+compare`` prints B - A with paired bootstrap CIs (A = the f16 reference, B = Q4_1). Printed per model: wall
+time, CPU time of the whole process tree (``wait4``: the evaluating process plus its bench cell), and the
+record's per-part profile; plus the load average sampled during the run. On a shared host the CPU time is the
+better guide to what the suite costs on a quiet machine.
 """
 
 from __future__ import annotations
@@ -13,35 +16,115 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 MODEL = "smollm2-135m-instruct-q4_1"
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
-def _run(args: list[str]) -> float:
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "frugalstack.edge.cli.main", *args], check=True,
-                   env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
-    return time.perf_counter() - t
+def _cli(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "frugalstack.edge.cli.main", *args]
+
+
+def _start(args: list[str], log: Path) -> tuple[subprocess.Popen[bytes], float]:
+    with log.open("wb") as fh:
+        return subprocess.Popen(_cli(args), stdout=fh, stderr=subprocess.STDOUT, env=ENV), time.perf_counter()
+
+
+def _wait(proc: subprocess.Popen[bytes], t0: float) -> dict[str, float]:
+    """Wall time and the CPU time of the child's whole tree (its waited-for children included)."""
+    _, status, ru = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"{proc.args!r} failed with exit code {proc.returncode}")
+    return {"wall_s": time.perf_counter() - t0, "cpu_s": ru.ru_utime + ru.ru_stime, "max_rss_mb": ru.ru_maxrss / 1024}
+
+
+class LoadSampler(threading.Thread):
+    """The 1-minute load average every ``every`` seconds: how contended the host was while we measured."""
+
+    def __init__(self, every: float = 15.0):
+        super().__init__(daemon=True)
+        self.every, self.samples, self._stop = every, [os.getloadavg()[0]], threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(os.getloadavg()[0])
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        s = self.samples
+        return {"start": s[0], "median": statistics.median(s), "min": min(s), "max": max(s), "n": len(s)}
+
+
+def _profile_table(recs: dict[str, dict[str, Any]]) -> str:
+    parts = list(dict.fromkeys(p for r in recs.values() for p in r.get("profile", {})))
+    lines = ["| part | " + " | ".join(f"{n} wall s | {n} CPU s | {n} gens (cached) | {n} out tokens"
+                                          for n in recs) + " |",
+             "|---|" + "---|---|---|---|" * len(recs)]
+    for p in parts:
+        cells = []
+        for r in recs.values():
+            x = r.get("profile", {}).get(p)
+            cells.append(" | ".join(["-"] * 4) if x is None else
+                         f"{x['wall_s']:.0f} | {x['cpu_s']:.0f} | {x['requests']:.0f} ({x['cache_hits']:.0f}) | "
+                         f"{x['output_tokens']:.0f}")
+        lines.append(f"| {p} | " + " | ".join(cells) + " |")
+    extra = []
+    for name, r in recs.items():
+        eff = r.get("sections", {}).get("efficiency", {})
+        t = r["timings_s"]
+        extra.append(f"{name}: load {t.get('load', '?')} s, efficiency cell {t.get('efficiency', '?')} s wall / "
+                     f"{eff.get('cell_cpu_s', '?')} s CPU (own process)")
+    return "\n".join(lines + extra)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--suite", default="default")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--sequential", action="store_true", help="one model after the other (default: both at once)")
     ap.add_argument("--out", type=Path, default=Path("eval-out"))
     a = ap.parse_args()
-    ref, q4 = a.out / "ref-f16.json", a.out / "q4_1.json"
+    a.out.mkdir(parents=True, exist_ok=True)
+    paths = {"f16": a.out / "ref-f16.json", "q4_1": a.out / "q4_1.json"}
     common = ["eval", "run", a.suite, "--model", MODEL, "--threads", str(a.threads)]
-    walls = {"f16": _run([*common, "--derive", "f16", "-o", str(ref)]), "q4_1": _run([*common, "-o", str(q4)])}
-    for name, path in (("f16", ref), ("q4_1", q4)):
-        rec = json.loads(path.read_text())
-        print(f"{name}: wall {walls[name]:.0f} s, record duration {rec['duration_s']:.0f} s, cpu {rec.get('cpu_s')} s, "
-              f"gate {'PASS' if rec['gate']['passed'] else 'FAIL ' + '; '.join(rec['gate']['failures'])}")
-    _run(["eval", "compare", str(ref), str(q4)])
+    argv = {"f16": [*common, "--derive", "f16", "-o", str(paths["f16"])], "q4_1": [*common, "-o", str(paths["q4_1"])]}
+    from frugalstack.edge.cli.eval import _derived
+
+    _derived(MODEL, "f16")  # make (or find cached) the f16 GGUF first: a one-off, not part of the suite's time
+    load = LoadSampler()
+    load.start()
+    t0 = time.perf_counter()
+    runs: dict[str, dict[str, float]] = {}
+    if a.sequential:
+        for name, args in argv.items():
+            runs[name] = _wait(*_start(args, a.out / f"{name}.log"))
+    else:
+        started = {name: _start(args, a.out / f"{name}.log") for name, args in argv.items()}
+        for name, (proc, t) in started.items():
+            runs[name] = _wait(proc, t)
+    total = time.perf_counter() - t0
+    la = load.stop()
+    recs = {name: json.loads(p.read_text()) for name, p in paths.items()}
+    print(f"suite {a.suite}, threads {a.threads}, {'sequential' if a.sequential else 'both models at once'}: "
+          f"total wall {total:.0f} s; load average (1 min) start {la['start']:.1f}, median {la['median']:.1f}, "
+          f"range {la['min']:.1f}-{la['max']:.1f} over {la['n']} samples; cores {os.cpu_count()}")
+    for name, r in recs.items():
+        g = r["gate"]
+        print(f"{name}: wall {runs[name]['wall_s']:.0f} s, CPU {runs[name]['cpu_s']:.0f} s (process tree; "
+              f"evaluating process {r.get('cpu_s')} s), generations {r.get('generation')}, "
+              f"gate {'PASS' if g['passed'] else 'FAIL ' + '; '.join(g['failures'])}")
+    print(_profile_table(recs))
+    (a.out / "timing.json").write_text(json.dumps({"total_wall_s": total, "load": la, "runs": runs,
+                                                   "parallel": not a.sequential}, indent=1))
+    subprocess.run(_cli(["eval", "compare", str(paths["f16"]), str(paths["q4_1"])]), check=True, env=ENV)
 
 
 if __name__ == "__main__":

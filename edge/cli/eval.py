@@ -45,6 +45,9 @@ def run(
                                                        "http://127.0.0.1:8080/v1.")] = None,
     judge_model: Annotated[str, typer.Option(help="Model name to ask the judge endpoint for.")] = "judge",
     no_efficiency: Annotated[bool, typer.Option("--no-efficiency", help="Skip the bench cell.")] = False,
+    no_prefix_cache: Annotated[bool, typer.Option("--no-prefix-cache", help="Generate through the runtime's chat "
+                                                  "path (KV cache reset per request) instead of reusing the shared "
+                                                  "prompt prefix on llama.cpp models.")] = False,
     upload: Annotated[str | None, typer.Option(help="Cloud URL to post the record to (needs --model-version).")] = None,
     model_version: Annotated[str | None, typer.Option(help="Registry model-version id the record belongs to.")] = None,
     api_key: Annotated[str | None, typer.Option(help="Cloud API key (default: FRUGAL_API_KEY).")] = None,
@@ -67,6 +70,7 @@ def run(
         profile = profile_with_threads(profile, threads)
     record = evaluate(spec, target, suite_dir=suite_dir, backend=backend, profile=profile, judge_url=judge_url,
                       judge_model=judge_model, efficiency=False if no_efficiency else None,
+                      prefix_cache=not no_prefix_cache,
                       progress=lambda msg: err_console.print(f"[dim]{msg}[/dim]", highlight=False))
     if derive:
         record["model"]["derived_from"] = _derivation(model, derive)

@@ -41,7 +41,7 @@ def run_efficiency(model: str, profile: str, backend: str | None, data: Path, cf
         "latency_ms_median": round(statistics.median(r["latency_ms"] for r in reqs), 1) if reqs else None,
         "output_tokens_per_request": round(sum(r["output_tokens"] for r in reqs) / n, 1) if n else None,
         "peak_rss_mb": round(cell.peak_rss_mb, 1), "model_rss_mb": round(cell.model_rss_mb, 1),
-        "load_s": round(cell.load_s, 3),
+        "load_s": round(cell.load_s, 3), "cell_cpu_s": round(cell.cpu_s, 2), "cell_wall_s": round(cell.wall_s, 2),
         "energy_wh_per_1k_requests": round(kwh * 1000 * 1000 / n, 3) if kwh is not None and n else None,
         "energy_method": cell.energy.get("method"),
     }

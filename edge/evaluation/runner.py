@@ -16,7 +16,7 @@ from typing import Any
 
 from frugalstack.edge.evaluation import SUITE_SCHEMA_VERSION, gate
 from frugalstack.edge.evaluation import metrics as M
-from frugalstack.edge.evaluation.model import Generator, RuntimeGenerator, artifact_hash
+from frugalstack.edge.evaluation.model import Generator, MemoGenerator, RuntimeGenerator, artifact_hash
 from frugalstack.edge.evaluation.suite import Suite
 
 RECORD_VERSION = 1
@@ -40,6 +40,7 @@ def evaluate(
     judge_api_key: str | None = None,
     efficiency: bool | None = None,
     progress: Progress | None = None,
+    prefix_cache: bool = True,
 ) -> dict[str, Any]:
     """Evaluate ``model`` (catalogue id or GGUF path) on ``suite``; returns the record."""
     say = progress or (lambda _msg: None)
@@ -48,18 +49,25 @@ def evaluate(
     artifact = artifact_hash(model)  # fails (clear error) before any work for a missing file
     data = suite.data_dir(suite_dir)
     own = generator is None
-    gen: Any = generator or RuntimeGenerator(model, backend=backend, profile=profile, seed=suite.seed)
+    inner: Any = generator or RuntimeGenerator(model, backend=backend, profile=profile, seed=suite.seed,
+                                              prefix_cache=prefix_cache)
+    load_s = round(time.perf_counter() - t0, 2)
+    gen = MemoGenerator(inner)
     bs, seed = suite.bootstrap, suite.seed
     sections: dict[str, Any] = {}
     metrics: dict[str, M.Metric] = {}
     samples: dict[str, Any] = {}
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = {"load": load_s}
+    profile_s: dict[str, dict[str, float]] = {}  # per part: wall, CPU, generations, tokens (where the time goes)
 
     def timed(name: str, fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
         say(f"{name} ...")
-        t = time.perf_counter()
+        t, c, before = time.perf_counter(), time.process_time(), gen.stats.snapshot()
         out = fn(*args)
         timings[name] = round(time.perf_counter() - t, 2)
+        after = gen.stats.snapshot()
+        profile_s[name] = {"wall_s": timings[name], "cpu_s": round(time.process_time() - c, 2),
+                           **{k: round(after[k] - before[k], 2) for k in after}}
         for k, v in out.get("metrics", {}).items():
             metrics[f"{name}.{k}"] = v
         say(f"{name} done in {timings[name]:.1f} s")
@@ -123,11 +131,13 @@ def evaluate(
             from frugalstack.edge.evaluation.judge import Judge, judge_run
 
             say("judge ...")
+            t_judge = time.perf_counter()
             j = Judge(judge_url, judge_model, suite.judge, api_key=judge_api_key)
             try:
                 judge_sec = judge_run(j, qa_rows, tox_rows, bs, seed)
             finally:
                 j.close()
+            timings["judge"] = round(time.perf_counter() - t_judge, 2)
             if judge_sec["qa"]["status"] == "ok":
                 metrics["judge.qa_rubric"] = judge_sec["qa"]["rubric_mean"]
             if judge_sec["toxicity"]["status"] == "ok":
@@ -138,8 +148,10 @@ def evaluate(
             say("efficiency (frugal bench cell) ...")
             from frugalstack.edge.evaluation.efficiency import run_efficiency
 
+            t_eff = time.perf_counter()
             eff = run_efficiency(model, profile or "auto",
                                  backend, data, suite.efficiency, seed, suite.system)
+            timings["efficiency"] = round(time.perf_counter() - t_eff, 2)  # its own process: CPU in eff["cpu_s"]
             sections["efficiency"] = eff
             for k in ("decode_tok_s_median", "peak_rss_mb", "energy_wh_per_1k_requests", "latency_ms_median"):
                 if eff.get(k) is not None:
@@ -147,7 +159,7 @@ def evaluate(
                                                   "n": eff["requests"]}
     finally:
         if own:
-            gen.close()
+            inner.close()
     verdict = gate.check(metrics, suite.use_case)
     return {
         "record_version": RECORD_VERSION, "suite_schema": SUITE_SCHEMA_VERSION,
@@ -157,6 +169,8 @@ def evaluate(
         "model": artifact, "judge": {"version": judge_sec.get("version"), "status": judge_sec["status"]},
         "seed": seed, "started_at": started, "duration_s": round(time.perf_counter() - t0, 1),
         "cpu_s": round(time.process_time() - cpu0, 1),  # this process only: contention-free cost
-        "timings_s": timings, "host": {"machine": platform.machine(), "python": platform.python_version()},
+        "timings_s": timings, "profile": profile_s,
+        "generation": {**gen.stats.snapshot(), **getattr(inner, "path", {})},
+        "host": {"machine": platform.machine(), "python": platform.python_version()},
         "metrics": metrics, "gate": verdict, "sections": sections, "samples": samples,
     }

@@ -75,6 +75,10 @@ def test_record_holds_every_part(record: dict[str, Any]) -> None:
     assert record["sections"]["efficiency"]["status"] == "ok"
     assert record["gate"]["use_case"] == "default" and isinstance(record["gate"]["passed"], bool)
     assert len(rec.flat_metrics(record)) <= 100
+    prof = record["profile"]  # where the time went, per part
+    assert set(prof) >= {"intent", "qa", "bias", "robustness"} and prof["intent"]["requests"] == 3
+    assert all(p["cpu_s"] >= 0 and p["output_tokens"] > 0 for p in prof.values())
+    assert "prefix" in record["generation"]["path"] and record["generation"]["reused_prefix_tokens"] > 0
 
 
 def test_compare(record: dict[str, Any], tmp_path: Path) -> None:
