@@ -79,12 +79,17 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--no-ray", action="store_true", help="skip the run on the simulation engine")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/fl"))
-    ap.add_argument("--task", choices=("intent", "router", "lora"), default="intent")
+    ap.add_argument("--task", choices=("intent", "router", "lora", "lora-robust"), default="intent")
     ap.add_argument("--pairs", default=None, help="router: collected pairs (default: the shipped sample)")
+    ap.add_argument("--cv", type=int, default=0, help="router: K-fold cross-validation over all pairs (K >= 2)")
     args = ap.parse_args()
     logging.getLogger("flwr").setLevel(logging.WARNING)
     if args.task == "lora":
         return _lora(args)
+    if args.task == "lora-robust":
+        return _lora_robust(args)
+    if args.task == "router" and args.cv:
+        return _router_cv(args)
     metric = "auc" if args.task == "router" else "macro_f1"
     extra = {"task": args.task, "pairs": args.pairs, "min_examples": 4} if args.task == "router" else {}
     configs = ROUTER_CONFIGS if args.task == "router" else CONFIGS
@@ -160,10 +165,67 @@ def main() -> None:
             f"{r['wall_s']:.1f} s for the run incl. Ray start-up, "
             f"federated macro-F1 {r['federated']['macro_f1']:.3f}"
         )
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"fl-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nwritten {path}")
+    _write(args.out, "fl", results)
+
+
+def _router_cv(args: argparse.Namespace) -> None:
+    """Router head under K-fold cross-validation over all pairs: every pair is held out once, the devices hold
+    the other (K-1)/K; federated P(cloud better) is pooled over the folds for one AUC with a bootstrap CI."""
+    import numpy as np
+
+    from frugalstack.edge.fl import model
+    from frugalstack.edge.fl.router_data import auc, load_router_corpus
+
+    k = args.cv
+    pairs = Path(args.pairs) if args.pairs else None
+    folds = [load_router_corpus(pairs, fold=f, folds=k) for f in range(k)]
+    sizes = [len(c.y_test) for c in folds]
+    y = np.concatenate([c.y_test for c in folds])
+    out: dict[str, Any] = {"machine": platform.platform(), "folds": k, "fold_sizes": sizes, "seeds": args.seeds,
+                           "clients": args.clients, "rounds": args.rounds, "configs": {}}
+    print(f"{k}-fold CV over {len(y)} pairs ({int(y.sum())} cloud-better), fold sizes {sizes}; "
+          f"{args.clients} clients, {args.rounds} rounds; median [min, max] over seeds {args.seeds}\n")
+    print(f"{'config':38} {'fed AUC pooled':22} {'95% CI (seed 0)':16} {'fed AUC fold-mean':22} "
+          f"{'central fold-mean':22} {'local fold-mean':22} {'fed acc pooled':22}")
+    rng = np.random.default_rng(0)
+    boot = [rng.integers(len(y), size=len(y)) for _ in range(1000)]
+    for name, overrides in ROUTER_CONFIGS.items():
+        per_seed: dict[str, list[float]] = {"pooled": [], "acc": [], "fed": [], "central": [], "local": []}
+        ci = (float("nan"), float("nan"))
+        for seed in args.seeds:
+            preds, fed, cen, loc = [], [], [], []
+            for f in range(k):
+                cfg = FLConfig(task="router", pairs=args.pairs, min_examples=4, clients=args.clients,
+                               rounds=args.rounds, seed=seed, cv_fold=f, cv_folds=k, **overrides)
+                r = run_federated(cfg, engine="inprocess")
+                preds.append(model.predict_proba(r["_final_params"], folds[f].x_test)[:, 1])
+                fed.append(r["federated"]["auc"])
+                cen.append(r["centralized"]["auc"])
+                loc.append(r["local_only"]["auc"])
+            p = np.concatenate(preds)
+            per_seed["pooled"].append(auc(p, y))
+            per_seed["acc"].append(float(((p > 0.5) == y).mean()))
+            per_seed["fed"].append(float(np.nanmean(fed)))
+            per_seed["central"].append(float(np.nanmean(cen)))
+            per_seed["local"].append(float(np.nanmean(loc)))
+            if seed == args.seeds[0]:
+                b = np.array([auc(p[i], y[i]) for i in boot])
+                ci = (float(np.nanpercentile(b, 2.5)), float(np.nanpercentile(b, 97.5)))
+        row = {key: summary(v) for key, v in per_seed.items()}
+        out["configs"][name] = {"overrides": overrides, **row, "pooled_auc_ci95_seed0": ci}
+        print(f"{name:38} {_fmt(row['pooled']):22} {f'[{ci[0]:.3f}, {ci[1]:.3f}]':16} {_fmt(row['fed']):22} "
+              f"{_fmt(row['central']):22} {_fmt(row['local']):22} {_fmt(row['acc']):22}")
+    _write(args.out, "fl-router-cv", out)
+
+
+#: the robustness arms of ``--task lora-robust``: (name, strategy overrides, poisoned device -> multiplier)
+LORA_ARMS: list[tuple[str, dict[str, Any], dict[int, float]]] = [
+    ("fedavg, no attack", {}, {}),
+    ("fedavg, device 0 sends x(-10)", {}, {0: -10.0}),
+    ("robust (norm + trimmed mean), x(-10)", {"strategy": "robust"}, {0: -10.0}),
+    ("fedavg, device 0 sends x(-3)", {}, {0: -3.0}),
+    ("robust (norm + krum), x(-3)", {"strategy": "robust", "aggregator": "krum"}, {0: -3.0}),
+]
 
 
 def _lora(args: argparse.Namespace) -> None:
@@ -185,10 +247,35 @@ def _lora(args: argparse.Namespace) -> None:
         f"bytes per client per round: {c['bytes_down_per_client_round']:.0f} down, "
         f"{c['bytes_up_per_client_round_median']:.0f} up; wall per round {r['round_wall_s_median']:.1f} s"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"fl-lora-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(r, indent=2, default=str))
-    print(f"written {path}")
+    _write(args.out, "fl-lora", r)
+
+
+def _lora_robust(args: argparse.Namespace) -> None:
+    """One poisoned device of four against FedAvg and the robust strategies, on the real SmolLM2."""
+    from frugalstack.cloud.fl.lora import LoraFLConfig, run_lora_federated
+
+    base = {"clients": 4, "rounds": min(args.rounds, 2), "local_steps": 2, "texts_per_client": 6, "held_out": 6}
+    out: dict[str, Any] = {"machine": platform.platform(), "base": base, "seeds": args.seeds, "arms": {}}
+    print(f"LoRA robustness, {base}; held-out perplexity before -> after each round")
+    for name, overrides, attacks in LORA_ARMS:
+        runs = []
+        for seed in args.seeds:
+            cfg = LoraFLConfig(**base, max_len=32, lr=3e-3, seed=seed, attacks=attacks, **overrides)
+            runs.append(public_report(run_lora_federated(cfg, baselines=False)))
+        evals = [[round(float(v["perplexity"]), 1) for _, v in sorted(r["per_round_eval"].items())] for r in runs]
+        out["arms"][name] = {"overrides": overrides, "attacks": attacks, "perplexity_per_round": evals,
+                             "accepted": [r["participants_per_round"] for r in runs],
+                             "rejected": [r["rejected_per_round"] for r in runs],
+                             "round_wall_s": [r["round_wall_s_median"] for r in runs]}
+        print(f"{name:40} {evals}  accepted {out['arms'][name]['accepted']}")
+    _write(args.out, "fl-lora-robust", out)
+
+
+def _write(folder: Path, prefix: str, data: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(data, indent=2, default=str))
+    print(f"\nwritten {path}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,12 @@ class LoraFLConfig:
     noise_multiplier: float = 0.0
     delta: float = 1e-5
     quantize: str = "int8"
-    strategy: str = "fedavg"
+    strategy: str = "fedavg"  # fedavg, fedprox or robust
+    aggregator: str = "trimmed-mean"  # robust: trimmed-mean, median or krum (cloud/fl/robust.py)
+    trim: float = 0.25  # robust trimmed mean: fraction dropped at each end (0.25 of 4 devices = 1 each side)
+    norm_factor: float | None = 5.0  # robust: reject updates above this multiple of the cohort's median norm
+    secagg: bool = False  # Flower's SecAgg+: the server sees only the sum of the adapter updates
+    attacks: dict[int, float] = field(default_factory=dict)  # simulated poisoned devices: partition -> multiplier
     threads: int = 1
     seed: int = 0
 
@@ -51,6 +56,13 @@ class LoraFLConfig:
             raise ConfigError("noise needs a clipping bound", hint="set --clip > 0 with --noise")
         if self.quantize not in ("none", "int8"):
             raise ConfigError(f"unknown quantization {self.quantize!r}", hint="use none or int8")
+        if self.strategy not in ("fedavg", "fedprox", "robust"):
+            raise ConfigError(f"unknown strategy {self.strategy!r}", hint="use fedavg, fedprox or robust")
+        if self.secagg and (self.strategy != "fedavg" or self.quantize != "none" or self.attacks):
+            raise ConfigError(
+                "SecAgg+ runs with fedavg, no --quantize (it quantizes itself) and no simulated attack",
+                hint="the server sees only the sum, so per-update robust checks cannot run under SecAgg+",
+            )
 
 
 def _partitions(cfg: LoraFLConfig) -> tuple[list[list[str]], list[str]]:
@@ -66,9 +78,20 @@ def _partitions(cfg: LoraFLConfig) -> tuple[list[list[str]], list[str]]:
 
 
 def run_lora_federated(
-    cfg: LoraFLConfig, *, source_gguf: Path | None = None, export_to: Path | None = None, keep_messages: bool = False
+    cfg: LoraFLConfig,
+    *,
+    source_gguf: Path | None = None,
+    checkpoint: Path | None = None,
+    export_to: Path | None = None,
+    keep_messages: bool = False,
+    drop: set[tuple[int, int]] | None = None,
+    baselines: bool = True,
 ) -> dict[str, Any]:
-    """Rounds over the adapter, the two baselines, and (with ``export_to``) the merged GGUF."""
+    """Rounds over the adapter, the two baselines, and (with ``export_to``) the merged GGUF.
+
+    ``checkpoint``: the transformers form of ``source_gguf`` when at hand (default: dequantise the GGUF once,
+    cached); ``drop``: (partition, n-th message) replies lost in transit (a device leaving mid-round);
+    ``baselines=False`` skips the centralized and local-only trainings (robustness comparisons)."""
     cfg.validate()
     quiet_env()
     random.seed(cfg.seed)
@@ -78,6 +101,7 @@ def run_lora_federated(
     from frugalstack.cloud.fl.fedavg import FedAvgUpdates
     from frugalstack.cloud.fl.fedprox import FedProxUpdates
     from frugalstack.cloud.fl.inprocess import InProcessGrid
+    from frugalstack.cloud.fl.robust import RobustUpdates
     from frugalstack.edge.catalog import DEFAULT_CHAT_MODEL, get_spec, resolve_path
     from frugalstack.edge.fl.lora import LoraTrainer, make_lora_client_app
     from frugalstack.optimizers.checkpoint import ensure_transformers_checkpoint
@@ -85,7 +109,11 @@ def run_lora_federated(
     source = Path(source_gguf) if source_gguf else resolve_path(get_spec(DEFAULT_CHAT_MODEL))
     t_load = time.perf_counter()
     trainer = LoraTrainer(
-        ensure_transformers_checkpoint(source), r=cfg.rank, max_len=cfg.max_len, threads=cfg.threads, seed=cfg.seed
+        checkpoint or ensure_transformers_checkpoint(source),
+        r=cfg.rank,
+        max_len=cfg.max_len,
+        threads=cfg.threads,
+        seed=cfg.seed,
     )
     load_s = time.perf_counter() - t_load
     parts, held = _partitions(cfg)
@@ -106,7 +134,11 @@ def run_lora_federated(
         "min_available_nodes": cfg.clients,
         "train_settings": settings,
     }
-    strategy = FedProxUpdates(proximal_mu=0.01, **common) if cfg.strategy == "fedprox" else FedAvgUpdates(**common)
+    strategy: Any = FedAvgUpdates(**common)
+    if cfg.strategy == "fedprox":
+        strategy = FedProxUpdates(proximal_mu=0.01, **common)
+    elif cfg.strategy == "robust":
+        strategy = RobustUpdates(norm_factor=cfg.norm_factor, trim=cfg.trim, aggregator=cfg.aggregator, **common)
 
     def evaluate(params: dict[str, np.ndarray]) -> dict[str, float]:
         trainer.set_adapter(params)
@@ -129,27 +161,29 @@ def run_lora_federated(
             evaluate_fn=evaluate_fn,
         )
 
-    client = make_lora_client_app(lambda: trainer, lambda pid: parts[pid], seed=cfg.seed)
-    grid = InProcessGrid(client, cfg.clients, keep=keep_messages)
+    client = make_lora_client_app(lambda: trainer, lambda pid: parts[pid], seed=cfg.seed, attacks=cfg.attacks)
+    if cfg.secagg:
+        server, client = _secagg_apps(cfg, trainer, parts, initial, settings, evaluate, sink)
+    grid = InProcessGrid(client, cfg.clients, keep=keep_messages, drop=drop)
     t0 = time.perf_counter()
     server(grid, Context(run_id=1, node_id=1, node_config={}, state=RecordDict(), run_config={}))
     wall = time.perf_counter() - t0
-    if "result" not in sink or not sink["result"].arrays:
-        raise FrugalError("the federated LoRA run did not finish", hint="see the Flower log above")
-    final = {k: np.asarray(a.numpy()) for k, a in sink["result"].arrays.items()}
-    evals = {int(r): dict(m) for r, m in sink["result"].evaluate_metrics_serverapp.items()}
-    steps = cfg.rounds * cfg.local_steps
-    trainer.set_adapter(initial)
-    trainer.train([t for p in parts for t in p], steps=steps, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed)
-    central = trainer.perplexity(held)
-    local = []
-    for i, texts in enumerate(parts):
-        trainer.set_adapter(initial)
-        trainer.train(texts, steps=steps, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed + i)
-        local.append(trainer.perplexity(held))
+    if cfg.secagg:
+        from frugalstack.cloud.fl.simulate import _secagg_comm
+
+        if "params" not in sink:
+            raise FrugalError("the secure-aggregation LoRA run did not finish", hint="see the Flower log above")
+        final, evals, rounds, comm = sink["params"], sink["evals"], sink["stats"], _secagg_comm(grid)
+    else:
+        if "result" not in sink or not sink["result"].arrays:
+            raise FrugalError("the federated LoRA run did not finish", hint="see the Flower log above")
+        final = {k: np.asarray(a.numpy()) for k, a in sink["result"].arrays.items()}
+        evals = {int(r): dict(m) for r, m in sink["result"].evaluate_metrics_serverapp.items()}
+        rounds, comm = strategy.rounds, strategy.comm
+    central, local = _baselines(cfg, trainer, parts, held, initial) if baselines else (float("nan"), [])
     trainer.set_adapter(final)
-    ups = [c["bytes_up"] for c in strategy.comm]
-    per_round = [r["accepted"] for r in strategy.rounds if r["accepted"]]
+    ups = [c["bytes_up"] for c in comm]
+    per_round = [r["accepted"] for r in rounds if r["accepted"]]
     privacy = privacy_report(
         noise_multiplier=cfg.noise_multiplier,
         clip=cfg.clip,
@@ -169,23 +203,25 @@ def run_lora_federated(
         "per_round_eval": evals,
         "centralized": {"perplexity": central, "examples": sum(len(p) for p in parts)},
         "local_only": {
-            "perplexity": float(np.mean(local)),
-            "perplexity_spread": float(np.std(local)),
-            "devices": len(parts),
+            "perplexity": float(np.mean(local)) if local else float("nan"),
+            "perplexity_spread": float(np.std(local)) if local else float("nan"),
+            "devices": len(local),
         },
-        "rounds": strategy.rounds,
+        "rounds": rounds,
         "communication": {
-            "bytes_down_per_client_round": statistics.median(c["bytes_down"] for c in strategy.comm),
+            "bytes_down_per_client_round": statistics.median(c["bytes_down"] for c in comm),
             "bytes_up_per_client_round_median": statistics.median(ups),
-            "bytes_total": int(sum(ups) + sum(c["bytes_down"] for c in strategy.comm)),
-            "replies": len(strategy.comm),
+            "bytes_total": int(sum(ups) + sum(c["bytes_down"] for c in comm)),
+            "replies": len(comm),
             "params": int(sum(v.size for v in final.values())),
         },
         "privacy": privacy.as_dict(),
         "model_load_s": load_s,
         "wall_s": wall,
-        "round_wall_s_median": statistics.median(r["wall_s"] for r in strategy.rounds),
-        "participants_per_round": [r["accepted"] for r in strategy.rounds],
+        "round_wall_s_median": statistics.median(r["wall_s"] for r in rounds),
+        "participants_per_round": [r["accepted"] for r in rounds],
+        "rejected_per_round": [r["rejected"] for r in rounds],
+        "source_gguf": str(source),
         "_final_params": final,
         "_trainer": trainer,
     }
@@ -197,3 +233,51 @@ def run_lora_federated(
         out = export_merged(source, trainer.merged_weights(), Path(export_to), threads=cfg.threads)
         report["exported_gguf"] = {"path": str(out), "bytes": out.stat().st_size, "format": "q8_0"}
     return report
+
+
+def _baselines(
+    cfg: LoraFLConfig, trainer: Any, parts: list[list[str]], held: list[str], initial: dict[str, np.ndarray]
+) -> tuple[float, list[float]]:
+    """Centralized (all devices' text, the federation's step count) and local-only (each device alone)."""
+    steps = cfg.rounds * cfg.local_steps
+    trainer.set_adapter(initial)
+    trainer.train([t for p in parts for t in p], steps=steps, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed)
+    central = trainer.perplexity(held)
+    local = []
+    for i, texts in enumerate(parts):
+        trainer.set_adapter(initial)
+        trainer.train(texts, steps=steps, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed + i)
+        local.append(trainer.perplexity(held))
+    return central, local
+
+
+def _secagg_apps(
+    cfg: LoraFLConfig,
+    trainer: Any,
+    parts: list[list[str]],
+    initial: dict[str, np.ndarray],
+    settings: dict[str, Any],
+    evaluate: Any,
+    sink: dict[str, Any],
+) -> tuple[Any, Any]:
+    """SecAgg+ ServerApp/ClientApp over the adapter (each device shares keys with ~9 neighbours, 60 % of
+    them must survive for its mask to be removed: the same rule as the heads in ``simulate``)."""
+    from frugalstack.cloud.fl.secagg import make_secagg_server_app
+    from frugalstack.edge.fl.lora import make_lora_secagg_client_app
+
+    names = list(initial)
+    client = make_lora_secagg_client_app(lambda: trainer, lambda pid: parts[pid], names, seed=cfg.seed)
+    server = make_secagg_server_app(
+        initial,
+        cfg.rounds,
+        num_shares=min(1.0, 9 / max(2, int(cfg.fraction * cfg.clients))),
+        threshold=0.6,
+        train_config={**settings, "quantize": "none"},
+        sink=sink,
+        min_clients=2,
+        available=cfg.clients,
+        fraction=cfg.fraction,
+        evaluate=evaluate,
+        timeout=3600,
+    )
+    return server, client

@@ -45,6 +45,7 @@ class FLConfig:
     quantize: str = "none"
     proximal_mu: float = 0.01
     trim: float = 0.1
+    aggregator: str = "trimmed-mean"  # robust: trimmed-mean, median or krum
     max_norm: float | None = None
     norm_factor: float | None = 5.0
     alpha: float = 0.5
@@ -53,6 +54,8 @@ class FLConfig:
     secagg: bool = False
     seed: int = 0
     pairs: str | None = None  # router task: the collected pairs file (default: the shipped sample)
+    cv_fold: int | None = None  # router task: hold out this fold of all pairs instead of the file's test split
+    cv_folds: int = 4
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -117,7 +120,9 @@ def build_strategy(cfg: FLConfig) -> UpdateStrategy:
     if cfg.strategy == "fedprox":
         return FedProxUpdates(proximal_mu=cfg.proximal_mu, **common)
     if cfg.strategy == "robust":
-        return RobustUpdates(max_norm=cfg.max_norm, norm_factor=cfg.norm_factor, trim=cfg.trim, **common)
+        return RobustUpdates(
+            max_norm=cfg.max_norm, norm_factor=cfg.norm_factor, trim=cfg.trim, aggregator=cfg.aggregator, **common
+        )
     return FedAvgUpdates(**common)
 
 

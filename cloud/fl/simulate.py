@@ -93,7 +93,7 @@ def run_federated(
         raise FrugalError(f"unknown engine {engine!r}", hint="use ray or inprocess")
     quiet_env()
     random.seed(cfg.seed)  # Flower samples the round's devices with the random module: make runs repeatable
-    corpus = load_corpus(cfg.task, cfg.pairs)
+    corpus = load_corpus(cfg.task, cfg.pairs, cfg.cv_fold, cfg.cv_folds)
     spec = model.HeadSpec(dim=int(corpus.x_train.shape[1]), classes=len(corpus.classes), hidden=cfg.hidden)
     parts = partition_corpus(corpus, cfg.clients, alpha=cfg.alpha, mean_size=cfg.mean_size, seed=cfg.seed)
     work = Path(workdir or tempfile.mkdtemp(prefix="frugal-fl-"))

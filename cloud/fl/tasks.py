@@ -19,13 +19,16 @@ from frugalstack.shared.errors import ConfigError
 Evaluator = Callable[[model.Params], dict[str, float]]
 
 
-def load_corpus(task: str, pairs: str | Path | None = None) -> IntentCorpus:
+def load_corpus(
+    task: str, pairs: str | Path | None = None, fold: int | None = None, folds: int = 4
+) -> IntentCorpus:
+    """``fold``/``folds``: router only, K-fold cross-validation over all pairs (see ``load_router_corpus``)."""
     if task == "intent":
         return load_intent_corpus()
     if task == "router":
         from frugalstack.edge.fl.router_data import load_router_corpus
 
-        return load_router_corpus(Path(pairs) if pairs else None)
+        return load_router_corpus(Path(pairs) if pairs else None, fold=fold, folds=folds)
     raise ConfigError(f"task {task!r} has no numpy head", hint="use intent or router")
 
 

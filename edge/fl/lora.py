@@ -152,9 +152,12 @@ class LoraTrainer:
 
 
 def lora_update(
-    trainer: LoraTrainer, glob: Params, texts: list[str], cfg: dict[str, Any], seed: int
+    trainer: LoraTrainer, glob: Params, texts: list[str], cfg: dict[str, Any], seed: int, attack: float = 1.0
 ) -> tuple[dict[str, np.ndarray], float]:
-    """Train from the global adapter on local text; return the protected update (and the last loss)."""
+    """Train from the global adapter on local text; return the protected update (and the last loss).
+
+    ``attack`` != 1 simulates a poisoned device (robustness experiments only): its update is multiplied by
+    ``attack`` (negative: flipped) and it skips clipping, as an attacker would."""
     trainer.set_adapter(glob)
     loss = trainer.train(
         texts,
@@ -167,13 +170,21 @@ def lora_update(
     upd = codec.delta(trainer.get_adapter(), glob)
     from frugalstack.edge.fl.client import protect
 
+    if attack != 1.0:
+        upd = {k: (v * attack).astype(np.float32) for k, v in upd.items()}
+        cfg = {**cfg, "clip": 0.0}
     return protect(upd, cfg, seed), loss
 
 
 def make_lora_client_app(
-    trainer: Callable[[], LoraTrainer], texts_for: Callable[[int], list[str]], seed: int = 0
+    trainer: Callable[[], LoraTrainer],
+    texts_for: Callable[[int], list[str]],
+    seed: int = 0,
+    attacks: dict[int, float] | None = None,
 ) -> Any:
-    """A Flower ClientApp: partition ``i`` fine-tunes the adapter on ``texts_for(i)`` (which stay here)."""
+    """A Flower ClientApp: partition ``i`` fine-tunes the adapter on ``texts_for(i)`` (which stay here).
+
+    ``attacks``: partition -> update multiplier, simulated poisoned devices (see :func:`lora_update`)."""
     from frugalstack.edge.fl.client import _flwr, arrays_to_params, partition_of, payload_bytes
 
     app_mod, ClientApp = _flwr()
@@ -199,6 +210,7 @@ def make_lora_client_app(
             texts,
             cfg,
             int(np.random.default_rng([seed, pid, rnd]).integers(2**31)),
+            (attacks or {}).get(pid, 1.0),
         )
         private = float(cfg.get("noise-multiplier", 0.0)) > 0
         metrics = MetricRecord(
@@ -209,3 +221,33 @@ def make_lora_client_app(
         return Message(RecordDict({"arrays": arrays, "metrics": metrics}), reply_to=msg)
 
     return client
+
+
+def make_lora_secagg_client_app(
+    trainer: Callable[[], LoraTrainer], texts_for: Callable[[int], list[str]], names: list[str], seed: int = 0
+) -> Any:
+    """The SecAgg+ form of :func:`make_lora_client_app`: Flower's ``secaggplus_mod`` masks the adapter
+    update, so the server learns only the sum over the surviving devices (``names`` orders the tensors)."""
+    try:
+        from flwr.client import NumPyClient
+        from flwr.client.mod import secaggplus_mod
+        from flwr.clientapp import ClientApp
+    except ImportError:
+        raise MissingDependencyError("flwr", "fl", purpose="secure aggregation") from None
+    from frugalstack.edge.fl.client import partition_of
+
+    class AdapterClient(NumPyClient):
+        def __init__(self, pid: int) -> None:
+            self.pid = pid
+
+        def fit(self, parameters: list[np.ndarray], config: dict[str, Any]) -> tuple[list[np.ndarray], int, dict]:
+            glob = dict(zip(names, (np.asarray(p, np.float32) for p in parameters), strict=True))
+            texts = texts_for(self.pid)
+            if len(texts) < int(config.get("min-examples", 2)):
+                return [np.zeros_like(glob[n]) for n in names], 0, {}  # weight 0: adds nothing to the mean
+            cfg = {**config, "quantize": "none"}  # SecAgg+ quantizes itself before masking
+            rng = np.random.default_rng([seed, self.pid, int(cfg.get("server-round", 0))])
+            out, _ = lora_update(trainer(), glob, texts, cfg, int(rng.integers(2**31)))
+            return [out[n] for n in names], 1, {}  # uniform weight: the server sees only the sum
+
+    return ClientApp(client_fn=lambda context: AdapterClient(partition_of(context)).to_client(), mods=[secaggplus_mod])

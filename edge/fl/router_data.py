@@ -14,6 +14,7 @@ not from anyone's data), so devices need no shared statistics and the server lea
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 from importlib import resources
@@ -58,15 +59,29 @@ def features(embeddings: np.ndarray, signals: np.ndarray) -> np.ndarray:
     return np.hstack([np.asarray(embeddings, np.float32), sig]).astype(np.float32)
 
 
-def load_router_corpus(path: Path | None = None) -> IntentCorpus:
+def fold_of(record_id: str, folds: int) -> int:
+    """A record's cross-validation fold: a stable hash of its id (same fold on every machine and run)."""
+    return int(hashlib.sha256(record_id.encode("utf-8")).hexdigest(), 16) % folds
+
+
+def load_router_corpus(path: Path | None = None, fold: int | None = None, folds: int = 4) -> IntentCorpus:
     """Dev pairs = the devices' pool, test pairs = held out; ``categories`` carries the intent (for skew).
 
+    ``fold``: K-fold cross-validation over *all* pairs instead of the file's dev/test split: pairs whose
+    :func:`fold_of` is ``fold`` are held out, the rest go to the devices. With few pairs (96 shipped) this
+    trains on 3/4 of them instead of 1/2 and, over the K folds, scores every pair once as held-out.
     ``extra`` on the returned corpus: ``edge_test``/``cloud_test`` (per-query fact scores, to score routing).
     """
     path = Path(path) if path else default_pairs_path()
     rows = read_pairs(path)
-    dev = sorted((r for r in rows if r.get("split") == "dev"), key=lambda r: r["id"])
-    test = sorted((r for r in rows if r.get("split") != "dev"), key=lambda r: r["id"])
+    if fold is not None and not 0 <= fold < folds:
+        raise ConfigError(f"fold {fold} is not in 0..{folds - 1}")
+
+    def held_out(r: dict[str, Any]) -> bool:
+        return r.get("split") != "dev" if fold is None else fold_of(str(r["id"]), folds) == fold
+
+    dev = sorted((r for r in rows if not held_out(r)), key=lambda r: r["id"])
+    test = sorted((r for r in rows if held_out(r)), key=lambda r: r["id"])
     if len(dev) < 4 or len(test) < 2:
         raise ConfigError(f"{path} has {len(dev)} dev and {len(test)} test pairs", hint="need >= 4 dev, >= 2 test")
 

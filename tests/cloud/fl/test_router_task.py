@@ -90,3 +90,19 @@ def test_router_version_is_registered_with_lineage_and_reaches_the_manifest(star
     assert manifest["model"]["model_version_id"] == mv["id"]  # the SLM stays what it was
     router = LearnedRouter.from_bytes(blob)
     assert router.params["w"].shape == (394,) and router.version.startswith("lr-")
+
+
+def test_cross_validation_folds_hold_out_every_shipped_pair_exactly_once() -> None:
+    from frugalstack.edge.fl.router_data import default_pairs_path, read_pairs
+
+    rows = read_pairs(default_pairs_path())
+    folds = [load_router_corpus(fold=f, folds=4) for f in range(4)]
+    assert sum(len(c.y_test) for c in folds) == len(rows)  # every pair held out once
+    assert all(len(c.y_train) + len(c.y_test) == len(rows) for c in folds)  # the rest train on the devices
+    assert sum(int(c.y_test.sum()) for c in folds) == sum(r["cloud_score"] > r["edge_score"] for r in rows)
+    assert all(len(c.y_train) > len(rows) // 2 for c in folds)  # more than the file's 50/50 split gives
+    again = load_router_corpus(fold=1, folds=4)
+    assert np.array_equal(again.x_test, folds[1].x_test)  # stable: folds come from a hash of the pair's id
+    cfg = FLConfig(task="router", clients=6, rounds=1, fraction=1.0, min_examples=2, devices=False, cv_fold=2)
+    r = run_federated(cfg, engine="inprocess")
+    assert r["participants_per_round"] == [6] and 0.0 <= r["federated"]["auc"] <= 1.0

@@ -104,3 +104,19 @@ def test_plain_fedavg_still_drops_malformed_updates_but_is_hurt_by_the_outsized_
         return float(np.abs(s["result"].arrays["w"].numpy()).max())
 
     assert np.isfinite(peak(sink)) and peak(sink) > 10 * peak(robust_sink)
+
+
+def test_median_and_krum_resist_a_flipped_update_that_passes_the_norm_screen() -> None:
+    from frugalstack.cloud.fl.robust import RobustUpdates, krum_select
+
+    rng = np.random.default_rng(0)
+    honest = np.ones(200, np.float32)
+    ups = [{"w": honest + rng.normal(0, 0.3, 200).astype(np.float32)} for _ in range(4)]
+    ups.append({"w": -3 * honest})  # flipped, 3x: below the 5x-median norm bound
+    weights = np.ones(5)
+    assert RobustUpdates(norm_factor=5.0).screen(ups) == [None] * 5
+    assert krum_select(ups, byzantine=1) == [0, 1, 2, 3]
+    mean = RobustUpdates(aggregator="trimmed-mean", trim=0.0).combine(ups, weights)["w"].mean()
+    for agg in ("median", "krum"):
+        mixed = RobustUpdates(aggregator=agg).combine(ups, weights)["w"]
+        assert abs(mixed.mean() - 1.0) < 0.15 < abs(mean - 1.0), agg

@@ -62,12 +62,13 @@ def test_product_category_preferences_differ_between_devices() -> None:
 
         pytest.skip("the sample dataset (issue 4) with product categories is not installed")
     n_cats = int(corpus.categories.max()) + 1
+    categories = corpus.categories
 
     def spread(alpha: float) -> float:
         parts = partition_non_iid(corpus.y_train, 30, alpha=alpha, mean_size=40, seed=5, categories=corpus.categories)
         hs = []
         for p in parts:
-            cats = corpus.categories[p]
+            cats = categories[p]
             cats = cats[cats >= 0]
             if len(cats) >= 5:
                 hs.append(np.bincount(cats, minlength=n_cats) / len(cats))
