@@ -83,7 +83,11 @@ def markdown(s: dict[str, Any], devices: list[DeviceResult], ctx: dict[str, Any]
         f"{_fmt(fl.get('epsilon_central'))} for the aggregate) at δ = {fl['delta']}. Held-out before → after: "
         f"{_fmt_metrics(fl['before'])} → {_fmt_metrics(fl['after'])} (centralized: "
         f"{_fmt_metrics(fl['centralized'])}). Registered as version `{fl['registered'].get('version', '-')}`; "
-        f"devices' manifests now carry router version {ctx['router_after']}. {fl.get('note', '')}", "",
+        + (f"deployed: the devices' manifests now carry router version {ctx['router_after']}. "
+           if fl.get("deployed") else
+           "**not deployed**: it is no better than before on the held-out pairs (AUC and macro-F1; one noised round "
+           "of 10 small devices hurts on some seeds), so it stays a candidate and the devices keep router version "
+           f"{ctx['router_after']}. ") + fl.get("note", ""), "",
         "## Distillation", "", _distill(ctx["distill"]), "",
         "## Devices", "", "| device | profile | OTA | answers | edge share | ingested | telemetry | seconds |",
         "|---|---|---|---:|---:|---:|---|---:|",

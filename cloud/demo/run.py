@@ -118,18 +118,21 @@ def run_demo(out: Path, *, devices: int = 3, queries: int = 6, max_tokens: int =
                       f"{summary['edge_share']:.0%} on the device, {summary['cloud_share']:.0%} escalated")
         fl: dict[str, Any] = {"task": "skipped", "clients": 0, "rounds": 0, "before": {}, "after": {},
                               "centralized": {}, "epsilon": None, "delta": None, "clip": None,
-                              "noise_multiplier": None, "registered": {}}
+                              "noise_multiplier": None, "registered": {}, "deployed": False}
         router_after = results[0].router_version if results else "1"
         if federated:
             with console.status("4/6 federated round of the router head (Flower, in process) ..."):
                 fl = learning.federated_round(server.base, seeded.operator, seed=run_no)
                 version = fl["registered"].get("model_version_id")
-                if version and fl["task"] == "router":  # the intent-head fallback is not a router
+                # the intent-head fallback is not a router; a head worse on held-out pairs stays a candidate
+                fl["deployed"] = bool(version and fl["task"] == "router" and learning.improved(fl))
+                if fl["deployed"]:
                     learning.redeploy_router(server.base, seeded.operator, seeded.chat_version_id,
                                              sorted(set(profiles)), version)
                     router_after = _picked_up(server.base, out, results)
             eps = "n/a" if fl["epsilon"] is None else f"{fl['epsilon']:.1f}"
-            console.print(f"[green]4/6[/green] federated {fl['task']} head: ε = {eps}; devices now on "
+            verdict = "deployed" if fl["deployed"] else "not deployed (no better on held-out pairs)"
+            console.print(f"[green]4/6[/green] federated {fl['task']} head: ε = {eps}; {verdict}; devices on "
                           f"router version {router_after}")
         with console.status("5/6 distillation ..."):
             dist = learning.distillation(server.base, seeded.operator, out / "distill", run=distill)
