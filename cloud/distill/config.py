@@ -63,6 +63,8 @@ class StudentConfig(_Strict):
     layers: int = Field(3, ge=1, le=30, description="small: how many of the base's layers to keep (spread evenly)")
     lora_r: int = Field(0, ge=0, le=256, description="0: full fine-tune; >0: LoRA rank (smollm2 only)")
     lora_alpha: int = Field(16, ge=1)
+    freeze_embeddings: bool = Field(False, description="small: keep the (tied) 49k-token embedding fixed; trains "
+                                    "only the layers (4x fewer trainable weights, less over-fitting on small data)")
 
 
 class TrainConfig(_Strict):
@@ -86,6 +88,9 @@ class TrainConfig(_Strict):
 
 class EvalConfig(_Strict):
     max_new_tokens: int = Field(48, ge=4)
+    extraction_decoding: Literal["schema", "free"] = Field(
+        "schema", description="schema: keys forced, values decoded (like a JSON-schema grammar); free: no help")
+    report_free_json: bool = Field(True, description="with schema decoding, also score free decoding (free_* keys)")
     energy: bool = True
     models: list[Literal["student", "teacher", "base"]] = Field(default_factory=lambda: ["student", "teacher", "base"])  # type: ignore[arg-type]
 

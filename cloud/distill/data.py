@@ -14,6 +14,7 @@ from typing import Any
 from frugalstack.cloud.distill.config import DistillConfig
 from frugalstack.cloud.distill.tasks import TASKS, Example, gold_attributes
 from frugalstack.shared.errors import ConfigError, ValidationError
+from frugalstack.shared.jsonl import json_object
 
 
 def sample_rows() -> list[dict[str, Any]]:
@@ -56,14 +57,9 @@ def _parse_lines(lines: list[bytes]) -> tuple[list[tuple[int, dict[str, Any]]], 
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            bad.append({"line": n, "reason": f"not JSON: {exc}"})
-            continue
-        if not isinstance(obj, dict):
-            bad.append({"line": n, "reason": "not a JSON object"})
-            continue
-        good.append((n, obj))
+            good.append((n, json_object(raw)))
+        except ValueError as exc:
+            bad.append({"line": n, "reason": str(exc)})
     return good, bad
 
 

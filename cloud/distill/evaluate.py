@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from frugalstack.cloud.distill.constrained import extract_json, model_step
 from frugalstack.cloud.distill.models import answer_ids, chat_ids, student_messages, torch_modules
 from frugalstack.cloud.distill.tasks import TASKS, Example, user_prompt
 
@@ -19,18 +20,30 @@ def student_prompt(tok: Any, ex: Example) -> list[int]:
     return chat_ids(tok, student_messages(user_prompt(TASKS[ex.task], ex.text)))
 
 
-def predict(model: Any, tok: Any, examples: list[Example], max_new_tokens: int) -> tuple[list[str], dict[str, float]]:
-    """Greedy answers (raw text) and timing: generated tokens per second and seconds per request."""
+def predict(model: Any, tok: Any, examples: list[Example], max_new_tokens: int,
+            decoding: str = "free") -> tuple[list[str], dict[str, float]]:
+    """Greedy answers (raw text) and timing: generated tokens per second and seconds per request.
+
+    ``decoding="schema"`` fills extraction answers into the forced JSON skeleton and keeps the values the text
+    states (``constrained.py``; a JSON-schema grammar does the first on the device); ``free`` lets the model
+    write everything itself."""
     torch, _, _ = torch_modules()
     end = answer_ids(tok, "")[-1]
     core = model.get_base_model() if hasattr(model, "get_base_model") else model
     core.eval()
+    step = model_step(core)
     texts: list[str] = []
     gen_tokens = 0
     t0 = time.perf_counter()
     with torch.no_grad():
         for ex in examples:
-            ids = torch.tensor([student_prompt(tok, ex)])
+            prompt = student_prompt(tok, ex)
+            if decoding == "schema" and ex.task == "extraction":
+                text, _, n_new = extract_json(step, tok, prompt, source=ex.text)
+                texts.append(text)
+                gen_tokens += n_new
+                continue
+            ids = torch.tensor([prompt])
             out = core.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
                                 do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=end)
             new = out[0, ids.shape[1]:]
@@ -74,25 +87,3 @@ def energy_meter(enabled: bool, out_dir: Path) -> Any:
                 result["method"] = "codecarbon offline estimate (CPU load x TDP, no RAPL here)"
             except Exception as exc:
                 log.warning("energy estimate failed: %s", exc)
-
-
-def evaluate_model(model: Any, tok: Any, by_task: dict[str, list[Example]], max_new_tokens: int, energy: bool,
-                   out_dir: Path) -> dict[str, Any]:
-    """Scores per task plus speed and energy per 1k requests for one model on the test split."""
-    report: dict[str, Any] = {"tasks": {}}
-    n = 0
-    secs = 0.0
-    toks = 0
-    with energy_meter(energy, out_dir) as meter:
-        for task, exs in by_task.items():
-            texts, timing = predict(model, tok, exs, max_new_tokens)
-            report["tasks"][task] = {**score(task, exs, list(texts)), "n": len(exs)}
-            n += len(exs)
-            secs += timing["seconds"]
-            toks += int(timing["generated_tokens"])
-    report["s_per_request"] = secs / max(1, n)
-    report["tokens_per_s"] = toks / secs if secs else 0.0
-    if "kwh" in meter:
-        report["energy_wh_per_1k_requests_estimate"] = meter["kwh"] * 1000 / max(1, n) * 1000
-        report["energy_method"] = meter["method"]
-    return report

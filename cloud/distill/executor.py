@@ -42,6 +42,8 @@ def teacher_shard(args: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict
     from frugalstack.cloud.distill.teacher import TeacherCache, TeacherStats, label_examples
 
     cfg = TeacherConfig.model_validate(args["teacher"])
+    if cfg.kind == "local":  # one forward at a time anyway: threads would only add lock waits to the timings
+        cfg = cfg.model_copy(update={"max_concurrency": 1})
     teacher = make_teacher(cfg, args["base_url"], args["api_key"], args.get("threads"))
     cache = TeacherCache(Path(args["cache"]))
     stats = TeacherStats()
@@ -72,4 +74,5 @@ def predict_shard(args: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
     if args.get("threads"):
         torch.set_num_threads(int(args["threads"]))
     path = Path(args["model"])
-    return predict(load_causal_lm(path), load_tokenizer(path), args["examples"], int(args["max_new_tokens"]))
+    return predict(load_causal_lm(path), load_tokenizer(path), args["examples"], int(args["max_new_tokens"]),
+                   str(args.get("decoding", "free")))

@@ -59,6 +59,9 @@ def build_student(cfg: StudentConfig, base_path: Path, seed: int) -> Any:
         model.config.num_hidden_layers = len(keep)
         if getattr(model.config, "layer_types", None):
             model.config.layer_types = model.config.layer_types[: len(keep)]
+        if cfg.freeze_embeddings:  # tied with the output layer: both stay the base model's
+            model.get_input_embeddings().weight.requires_grad_(False)
+            model.get_output_embeddings().weight.requires_grad_(False)
     elif cfg.lora_r:
         try:
             from peft import LoraConfig, get_peft_model

@@ -2,20 +2,22 @@
 
 No model larger than SmolLM2-135M can be had here, so the local teacher is that model made stronger by
 context and structure, not by size: intents are chosen by scoring each allowed label (the answer is always
-a valid label), extraction is decoded field by field inside a forced JSON skeleton (keys and braces are
-given, each value is typed and falls back to null). The student then learns to do this zero-shot, in one
-short greedy pass.
+a valid label), extraction is decoded field by field inside a forced JSON skeleton (``constrained.py``:
+keys and braces are given, each value is typed and kept only when the input states it). The few-shot
+prefix that every prompt of a task shares stays in a KV cache, so a request only runs its own turn. The
+student then learns to do this zero-shot.
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import threading
 from pathlib import Path
 from typing import Any
 
+from frugalstack.cloud.distill.constrained import extract_json
 from frugalstack.cloud.distill.models import answer_ids, chat_ids, load_causal_lm, load_tokenizer, torch_modules
-from frugalstack.cloud.distill.tasks import FIELDS, INTENTS, Task, canonical_json
+from frugalstack.cloud.distill.tasks import INTENTS, Task, prompt_input
 from frugalstack.cloud.distill.teacher import Reply
 
 
@@ -27,12 +29,15 @@ class LocalTeacher:
         self.torch = torch
         self.tok = load_tokenizer(path)
         self.model = load_causal_lm(path)
-        self.identity = f"local:{path.name}:constrained-v1"
+        self.identity = f"local:{path.name}:constrained-v3"
         self._lock = threading.Lock()  # one forward at a time: torch already uses every core
+        self._prefix: dict[str, tuple[list[int], Any]] = {}  # per task: the last prompt and its KV cache
 
     def _run(self, ids: list[int], cache: Any) -> tuple[Any, Any]:
+        """Logits of the last position only (the 49k-wide output layer over a whole prompt is wasted work)."""
         with self.torch.no_grad():
-            out = self.model(input_ids=self.torch.tensor([ids]), past_key_values=cache, use_cache=True)
+            out = self.model(input_ids=self.torch.tensor([ids]), past_key_values=cache, use_cache=True,
+                             logits_to_keep=1)
         return out.logits[0], out.past_key_values
 
     def ask(self, task: Task, messages: list[dict[str, str]]) -> Reply:
@@ -41,14 +46,14 @@ class LocalTeacher:
             if task.name == "intent":
                 text, lps = self._choose(prompt, list(INTENTS))
             else:
-                text, lps = self._extract(prompt)
+                text, lps = self._extract(prompt, prompt_input(messages[-1]["content"]))
         return Reply(text=text, prompt_tokens=len(prompt), completion_tokens=len(answer_ids(self.tok, text)),
                      logprob=sum(lps), token_logprobs=lps)
 
     def _choose(self, prompt: list[int], labels: list[str]) -> tuple[str, list[float]]:
         """Score every label's tokens after the prompt in one batched pass over the shared prompt cache."""
         torch = self.torch
-        logits, cache = self._run(prompt, None)
+        logits, cache = self._prefill("intent", prompt)
         first = torch.log_softmax(logits[-1], -1)
         seqs = [answer_ids(self.tok, label) for label in labels]
         width = max(len(s) for s in seqs) - 1
@@ -67,63 +72,26 @@ class LocalTeacher:
         best = max(range(len(labels)), key=lambda i: sum(scores[i]))
         return labels[best], scores[best]
 
-    def _value(self, logits: Any, cache: Any, kind: str) -> tuple[Any, list[float], Any, int]:
-        """Greedy tokens until the value ends (',' or '}' outside a string); the typed value or None."""
-        text, lps, fed = "", [], 0
-        for _ in range(12):
-            logp = self.torch.log_softmax(logits[-1], -1)
-            tid = int(logp.argmax())
-            piece = self.tok.decode([tid])
-            lps.append(float(logp[tid]))
-            cut = _value_end(text + piece)
-            if cut is not None:
-                text = (text + piece)[:cut]
-                break
-            text += piece
-            logits, cache = self._run([tid], cache)
-            fed += 1
-        try:
-            value = json.loads(text.strip())
-        except ValueError:
-            value = None
-        ok = {"string": isinstance(value, str), "boolean": isinstance(value, bool),
-              "integer": isinstance(value, int) and not isinstance(value, bool)}[kind]
-        return (value if ok else None), lps, cache, fed
+    def _prefill(self, task: str, prompt: list[int]) -> tuple[Any, Any]:
+        """Logits and cache after ``prompt``, reusing the KV cache of the part the task's previous prompt
+        shared with it (every prompt of a task starts with the same system turn and shots)."""
+        common = 0
+        previous = self._prefix.get(task)
+        if previous is not None:
+            ids, _ = previous
+            limit = min(len(ids), len(prompt) - 1)
+            while common < limit and ids[common] == prompt[common]:
+                common += 1
+        if previous is not None and common >= 16:
+            cache = copy.deepcopy(previous[1])
+            cache.crop(common)
+            logits, cache = self._run(prompt[common:], cache)
+        else:
+            logits, cache = self._run(prompt, None)
+        self._prefix[task] = (list(prompt), copy.deepcopy(cache))
+        return logits, cache
 
-    def _extract(self, prompt: list[int]) -> tuple[str, list[float]]:
-        out: dict[str, Any] = {}
-        lps: list[float] = []
-        keys = list(FIELDS)
-        cache = None
-        pending = prompt
-        for i, key in enumerate(keys):
-            head = ('{"' if i == 0 else ', "') + key + '": '
-            pending = pending + list(self.tok(head, add_special_tokens=False)["input_ids"])
-            logits, cache = self._run(pending, cache)
-            value, v_lps, cache, fed = self._value(logits, cache, FIELDS[key])
-            out[key] = value
-            lps += v_lps
-            if fed:  # drop the generated tokens from the cache; the canonical value is fed instead
-                cache.crop(cache.get_seq_length() - fed)
-            pending = list(self.tok(json.dumps(value), add_special_tokens=False)["input_ids"])
-        return canonical_json(out), lps
-
-
-def _value_end(text: str) -> int | None:
-    """Index where a JSON scalar ends in ``text`` (at a ',' or '}' outside quotes), or None."""
-    in_str = False
-    esc = False
-    for i, ch in enumerate(text):
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in ",}\n":
-            return i
-    return None
-
+    def _extract(self, prompt: list[int], source: str) -> tuple[str, list[float]]:
+        text, lps, _ = extract_json(self._run, self.tok, prompt, start=self._prefill("extraction", prompt),
+                                    source=source)
+        return text, lps

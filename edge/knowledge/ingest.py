@@ -7,7 +7,6 @@ is one transaction, so an interruption never leaves a half-written item.
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from pydantic import ValidationError as PydanticError
 
 from frugalstack.edge.knowledge.store import Item, KnowledgeStore
 from frugalstack.shared.errors import NotFoundError
+from frugalstack.shared.jsonl import json_object
 
 
 class ProductIn(BaseModel):
@@ -138,9 +138,7 @@ def ingest(
             if not raw.strip():
                 continue
             try:
-                obj = json.loads(raw.decode("utf-8"))
-                if not isinstance(obj, dict):
-                    raise ValueError("a line must hold one JSON object")
+                obj = json_object(raw)
                 if obj.get("_deleted") is True:
                     flush(batch)
                     report.deleted += store.delete([str(obj["id"])])

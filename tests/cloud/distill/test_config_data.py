@@ -44,7 +44,7 @@ def test_malformed_rows_are_reported_and_skipped(tmp_path: Path, rows_file: Path
     bad = ['{"task": "intent", "text": "hello", "label": "not-an-intent"}', "this is not json", "[1, 2]",
            '{"task": "poetry", "text": "x"}', '{"task": "intent", "text": "", "label": "shipping"}',
            '{"task": "extraction", "text": "a bag", "attributes": {"weight_g": "heavy"}}',
-           '{"task": "intent", "id": "i0", "text": "dup", "label": "shipping"}']
+           '{"task": "intent", "id": "i0", "text": "dup", "label": "shipping"}', "[" * 100_000]
     path = tmp_path / "mixed.jsonl"
     path.write_text(good + "\n".join(bad) + "\n")
     cfg = load_config({"data": {"source": "file", "path": str(path)}})
@@ -52,7 +52,8 @@ def test_malformed_rows_are_reported_and_skipped(tmp_path: Path, rows_file: Path
     assert {t: len(v) for t, v in loaded.examples.items()} == {"intent": 12, "extraction": 12}
     reasons = " | ".join(s["reason"] for s in loaded.skipped)
     assert len(loaded.skipped) == len(bad)
-    for needle in ("not one of", "not JSON", "not a JSON object", "unknown task", "non-empty", "integer", "duplicate"):
+    for needle in ("not one of", "not JSON", "not a JSON object", "unknown task", "non-empty", "integer", "duplicate",
+                   "nested too deeply"):
         assert needle in reasons
     assert all(s["line"] > 24 for s in loaded.skipped)
 

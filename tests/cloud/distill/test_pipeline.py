@@ -49,6 +49,9 @@ def test_api_teacher_to_registry(tmp_path: Path, cloud: Any, rows_file: Path, ti
     assert result["teacher"]["stats"]["requests"] == 24 and result["teacher"]["stats"]["skipped"] == 0
     for who in ("student", "teacher", "base"):
         assert set(result["eval"][who]["tasks"]) == {"intent", "extraction"}
+    for who in ("student", "base"):  # scored with the schema decoder (always valid JSON) and freely
+        ext = result["eval"][who]["tasks"]["extraction"]
+        assert ext["decoding"] == "schema" and ext["json_valid"] == 1.0 and 0 <= ext["free_json_valid"] <= 1
     assert result["eval"]["teacher"]["tasks"]["intent"]["accuracy"] == 1.0  # the rule teacher is right here
     summary = result["summary"]
     assert summary["student_params"] < summary["teacher_params"]

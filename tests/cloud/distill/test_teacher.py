@@ -86,3 +86,25 @@ def test_local_constrained_teacher_matches_brute_force_scoring(tiny_llama: Path)
     ext = teacher.ask(TASKS["extraction"], messages_for(TASKS["extraction"], Example(
         "extraction", "b", "A red bag. Weight: 120 g.", "{}"), []))
     assert TASKS["extraction"].parse(ext.text) == ext.text
+
+
+def test_prefix_cache_changes_nothing_and_student_schema_decoding_is_valid(tiny_llama: Path) -> None:
+    """The teacher's reused few-shot KV prefix gives the answers a fresh teacher gives; schema decoding over a
+    plain model (the students' evaluation) always yields the schema's JSON and agrees with the teacher's path."""
+    from frugalstack.cloud.distill.constrained import extract_json, model_step
+    from frugalstack.cloud.distill.models import chat_ids
+    from frugalstack.cloud.distill.teacher import messages_for
+    from frugalstack.cloud.distill.teacher_local import LocalTeacher
+
+    task = TASKS["extraction"]
+    shots = [Example("extraction", "s", "A blue tent. Made from nylon. Weight: 900 g.",
+                     '{"colour": "blue", "material": "nylon", "waterproof": null, "weight_g": 900}')]
+    texts = ["A red bag. Weight: 120 g.", "Waterproof: yes. It comes in black.", "A wool hat in grey."]
+    warm = LocalTeacher(tiny_llama, threads=1)
+    answers = [warm.ask(task, messages_for(task, Example("extraction", t, t, "{}"), shots)) for t in texts]
+    assert warm._prefix["extraction"][0]  # the prefix was kept and reused for the second and third prompt
+    for text, reply in zip(texts, answers, strict=True):
+        msgs = messages_for(task, Example("extraction", text, text, "{}"), shots)
+        assert LocalTeacher(tiny_llama, threads=1).ask(task, msgs).text == reply.text
+        got, _, generated = extract_json(model_step(warm.model), warm.tok, chat_ids(warm.tok, msgs))
+        assert got == reply.text and task.parse(got) == got and generated >= 4
