@@ -46,6 +46,7 @@ class UpdateStrategy(FedAvg):
         self.comm: list[dict[str, Any]] = []
         self.rounds: list[dict[str, Any]] = []
         self._t0 = 0.0
+        self.mixed = 0
         self._down = 0
 
     # ------------------------------------------------------------------ configure
@@ -129,7 +130,9 @@ class UpdateStrategy(FedAvg):
             self.rounds.append(stats)
             return None, MetricRecord({"accepted": 0})
         weights = np.array([w for _, w, _ in accepted])
+        self.mixed = len(accepted)  # combine() may use fewer (multi-Krum); it says so here
         mixed = self.combine([u for u, _, _ in accepted], weights)
+        stats["mixed"] = self.mixed
         new = {k: (self.global_params[k] + mixed[k]).astype(np.float32) for k in self.global_params}
         losses = np.array([loss for _, _, loss in accepted])
         metrics = MetricRecord({"accepted": len(accepted), "rejected": len(stats["rejected"])})

@@ -68,7 +68,7 @@ class RobustUpdates(UpdateStrategy):
             return {k: np.median(np.stack([u[k] for u in updates]), axis=0).astype(np.float32) for k in updates[0]}
         if self.aggregator == "krum" and len(updates) >= 3:
             keep = krum_select(updates, self.byzantine)
-            self.last_selected = keep
+            self.last_selected, self.mixed = keep, len(keep)
             return super().combine([updates[i] for i in keep], weights[keep])
         k = int(np.floor(self.trim * len(updates)))
         if self.aggregator != "trimmed-mean" or k == 0:

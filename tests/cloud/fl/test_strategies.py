@@ -118,5 +118,7 @@ def test_median_and_krum_resist_a_flipped_update_that_passes_the_norm_screen() -
     assert krum_select(ups, byzantine=1) == [0, 1, 2, 3]
     mean = RobustUpdates(aggregator="trimmed-mean", trim=0.0).combine(ups, weights)["w"].mean()
     for agg in ("median", "krum"):
-        mixed = RobustUpdates(aggregator=agg).combine(ups, weights)["w"]
+        strategy = RobustUpdates(aggregator=agg)
+        mixed = strategy.combine(ups, weights)["w"]
         assert abs(mixed.mean() - 1.0) < 0.15 < abs(mean - 1.0), agg
+    assert strategy.mixed == 4 and strategy.last_selected == [0, 1, 2, 3]  # krum says what it averaged

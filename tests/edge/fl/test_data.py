@@ -62,7 +62,7 @@ def test_product_category_preferences_differ_between_devices() -> None:
 
         pytest.skip("the sample dataset (issue 4) with product categories is not installed")
     n_cats = int(corpus.categories.max()) + 1
-    categories = corpus.categories
+    categories: np.ndarray = corpus.categories
 
     def spread(alpha: float) -> float:
         parts = partition_non_iid(corpus.y_train, 30, alpha=alpha, mean_size=40, seed=5, categories=corpus.categories)
