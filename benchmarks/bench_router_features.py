@@ -150,11 +150,14 @@ def evaluate_split(dev: list[Pair], test: list[Pair], feats: FeatureSource, seed
     pol = {p.name: p for p in ev.policy_scores(dev, test, seed, features=(fdev, ftest), l2=l2)[0]}
     full = {p.name: p for p in ev.policy_scores(dev, dev, seed, features=(fdev, fdev), l2=l2)[0]}
     oof = {p.name: p for p in ev.dev_scores(dev, seed=seed, features=fdev, l2=l2)}
+    for d in (pol, full, oof):  # mean of the two heads' P(cloud better): one tried way to steady the ranking
+        if "learned" in d and "learned-pre" in d:
+            d["learned-mean"] = ev.Policy("learned-mean", (d["learned"].scores + d["learned-pre"].scores) / 2, True, "")
     arms = ev.Arms.of(test, PriceTier("none", 0.0, 0.0), 0.0)  # prices do not matter here
     y = arms.cloud > arms.edge
     rng = np.random.default_rng(seed)
     res: dict[str, Any] = {}
-    for name in (*MODELS, "cascade", "confidence"):
+    for name in (*MODELS, "learned-mean", "cascade", "confidence"):
         if name not in pol:
             continue
         s = pol[name].scores
