@@ -117,7 +117,8 @@ def stream_guarded(runtime: Runtime, request: GenerationRequest, operation: str,
                    user: str | None = None) -> Stream:
     """Streaming: input rails before the first token (a block streams the safe message instead); the output
     rails run once the stream ends and set ``stream.reply.output_guard`` (already-shown text cannot be
-    taken back, so the app decides what to do with a late verdict)."""
+    taken back, so the app decides what to do with a late verdict; ``finish_reason`` is then
+    ``content_filter``)."""
     from frugalstack.edge import runtime as _rt
 
     text = _user_text(request)
@@ -142,6 +143,9 @@ def stream_guarded(runtime: Runtime, request: GenerationRequest, operation: str,
             reply.output_guard = runtime.guard.check_output(
                 reply.text, json_schema=request.json_schema, rails=split_rails(rails, OUTPUT_RAILS)
             )
+            if not reply.output_guard.allowed:  # shown already; the finish reason still says the guard objected
+                reply.finish_reason = CONTENT_FILTER
+                _note_escalation(runtime, reply.trace_id, reply.output_guard.action, user)
             reply.feedback_store = runtime.feedback_store
         outer.reply = reply
 

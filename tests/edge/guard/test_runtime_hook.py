@@ -55,6 +55,19 @@ def test_guarded_runtime(guard, runtime, tmp_path: Path, monkeypatch: pytest.Mon
     assert ok.reply.output_guard.rails == ["pii"]
     assert "".join(pieces) == ok.reply.text
 
+    # An answer cut before its JSON object closes fails the output json_schema rail (escalate): withheld when
+    # whole, flagged at the end of a stream (already shown), content_filter both ways, and signalled.
+    schema = {"type": "object", "properties": {"color": {"type": "string"}}, "required": ["color"]}
+    cut = runtime.chat("What colour is the lamp? Answer in JSON.", max_tokens=2, json_schema=schema)
+    assert cut.finish_reason == "content_filter" and cut.guard_verdict is cut.output_guard
+    assert cut.output_guard.action == "escalate" and cut.text == guard.policy.message_for("escalate")
+    late = runtime.stream("What colour is the lamp? Answer in JSON.", max_tokens=2, json_schema=schema)
+    shown = "".join(late)
+    assert late.reply is not None and shown == late.reply.text and shown.startswith("{")
+    assert late.reply.finish_reason == "content_filter" and late.reply.guard_verdict.action == "escalate"
+    signals = {r["trace_id"] for r in store.list(limit=100) if r.get("signal") == "escalated"}
+    assert {cut.trace_id, late.reply.trace_id} <= signals
+
     # What RAG passes as citations is scanned for indirect injection before generation.
     from frugalstack.edge.backends import GenerationRequest
     from frugalstack.shared.schemas import ChatMessage
