@@ -48,6 +48,59 @@ def split_rails(rails: Any, known: tuple[str, ...]) -> Mapping[str, bool] | list
     raise TypeError(f"guard must be True/False, a list of rail names or a dict of switches, got {rails!r}")
 
 
+def _guard_input(
+    runtime: Runtime,
+    request: GenerationRequest,
+    rails: Any,
+    citations: list[dict[str, Any]] | None,
+    user: str | None,
+) -> tuple[GenerationRequest, Any, Reply | None]:
+    """The input side, shared by whole and streamed answers: (request for the model, input verdict, the
+    blocked reply when the verdict withholds the answer, else None)."""
+    from frugalstack.edge import runtime as _rt  # the runtime module imports this one lazily
+
+    guard: GuardPipeline = runtime.guard
+    start = time.perf_counter()
+    text = _user_text(request)
+    if text is None:
+        return request, None, None
+    prefix = ""
+    if citations is not None and QUESTION_MARKER in text:
+        # A RAG prompt: the facts come from the store (scanned below as retrieved documents); only the
+        # customer's question after the template's marker is user input.
+        cut = text.rindex(QUESTION_MARKER) + len(QUESTION_MARKER)
+        prefix, text = text[:cut], text[cut:]
+    # Retrieved records' text is scanned for injection too (a poisoned review, title or attribute), and so
+    # are the earlier user turns, which the app re-sends unchecked (an instruction planted turns ago).
+    retrieved = [_citation_text(c) for c in citations or []] + _earlier_user_turns(request)
+    verdict_in = guard.check_input(
+        text,
+        rails=split_rails(rails, INPUT_RAILS),
+        retrieved=[r for r in retrieved if r],
+        allow_terms=cited_terms(citations),
+    )
+    if not verdict_in.allowed:
+        trace_id = uuid.uuid4().hex
+        _note_escalation(runtime, trace_id, verdict_in.action, user)
+        blocked = _rt.Reply(
+            text=verdict_in.message or "",
+            model=runtime.spec.id,
+            backend=runtime.backend_name,
+            profile=runtime.profile.id,
+            usage=Usage(),
+            finish_reason=CONTENT_FILTER,
+            latency_ms=(time.perf_counter() - start) * 1000,
+            ttft_ms=None,
+            tokens_per_s=None,
+            trace_id=trace_id,
+            input_guard=verdict_in,
+        )
+        return request, verdict_in, blocked
+    if verdict_in.action == "redact":
+        request = _with_user_text(request, prefix + verdict_in.redacted_text)
+    return _redact_history(guard, request, rails), verdict_in, None
+
+
 def run_guarded(
     runtime: Runtime,
     request: GenerationRequest,
@@ -57,47 +110,10 @@ def run_guarded(
     user: str | None = None,
 ) -> Reply:
     """Check the newest user text, generate (unless blocked), check the answer against ``citations``."""
-    from frugalstack.edge import runtime as _rt  # the runtime module imports this one lazily
-
     guard: GuardPipeline = runtime.guard
-    start = time.perf_counter()
-    text = _user_text(request)
-    verdict_in = None
-    prefix = ""
-    if text is not None:
-        if citations is not None and QUESTION_MARKER in text:
-            # A RAG prompt: the facts come from the store (scanned below as retrieved documents); only the
-            # customer's question after the template's marker is user input.
-            cut = text.rindex(QUESTION_MARKER) + len(QUESTION_MARKER)
-            prefix, text = text[:cut], text[cut:]
-        # Retrieved records' text is scanned for injection too (a poisoned review, title or attribute), and so
-        # are the earlier user turns, which the app re-sends unchecked (an instruction planted turns ago).
-        retrieved = [_citation_text(c) for c in citations or []] + _earlier_user_turns(request)
-        verdict_in = guard.check_input(
-            text,
-            rails=split_rails(rails, INPUT_RAILS),
-            retrieved=[r for r in retrieved if r],
-            allow_terms=cited_terms(citations),
-        )
-        if not verdict_in.allowed:
-            trace_id = uuid.uuid4().hex
-            _note_escalation(runtime, trace_id, verdict_in.action, user)
-            return _rt.Reply(
-                text=verdict_in.message or "",
-                model=runtime.spec.id,
-                backend=runtime.backend_name,
-                profile=runtime.profile.id,
-                usage=Usage(),
-                finish_reason=CONTENT_FILTER,
-                latency_ms=(time.perf_counter() - start) * 1000,
-                ttft_ms=None,
-                tokens_per_s=None,
-                trace_id=trace_id,
-                input_guard=verdict_in,
-            )
-        if verdict_in.action == "redact":
-            request = _with_user_text(request, prefix + verdict_in.redacted_text)
-        request = _redact_history(guard, request, rails)
+    request, verdict_in, blocked = _guard_input(runtime, request, rails, citations, user)
+    if blocked is not None:
+        return blocked
     reply = runtime._generate(request, operation)
     reply.input_guard = verdict_in
     verdict_out = guard.check_output(
@@ -115,23 +131,17 @@ def run_guarded(
 
 def stream_guarded(runtime: Runtime, request: GenerationRequest, operation: str, rails: Any,
                    user: str | None = None) -> Stream:
-    """Streaming: input rails before the first token (a block streams the safe message instead); the output
-    rails run once the stream ends and set ``stream.reply.output_guard`` (already-shown text cannot be
-    taken back, so the app decides what to do with a late verdict; ``finish_reason`` is then
-    ``content_filter``)."""
+    """Streaming: the same input rails as ``run_guarded`` before the first token (earlier turns scanned and
+    redacted too; a block streams the safe message instead); the output rails run once the stream ends and
+    set ``stream.reply.output_guard`` (already-shown text cannot be taken back, so the app decides what to do
+    with a late verdict; ``finish_reason`` is then ``content_filter``)."""
     from frugalstack.edge import runtime as _rt
 
-    text = _user_text(request)
-    verdict_in = None
-    if text is not None:
-        verdict_in = runtime.guard.check_input(text, rails=split_rails(rails, INPUT_RAILS))
-        if not verdict_in.allowed:
-            reply = run_guarded(runtime, request, operation, rails, user=user)  # the blocked reply, no generation
-            blocked = _rt.Stream(iter([reply.text]))
-            blocked.reply = reply
-            return blocked
-        if verdict_in.action == "redact":
-            request = _with_user_text(request, verdict_in.redacted_text)
+    request, verdict_in, blocked = _guard_input(runtime, request, rails, None, user)
+    if blocked is not None:
+        stopped = _rt.Stream(iter([blocked.text]))
+        stopped.reply = blocked
+        return stopped
     inner = runtime._stream(request, operation, False)
     outer = _rt.Stream(iter(()))
 
