@@ -33,6 +33,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("FRUGAL_PROGRESS", "0")
     cfg = load_config(args.config)
+    load_start = os.getloadavg()[0]
     walls: list[float] = []
     results = []
     for i in range(args.repeat):
@@ -49,7 +50,8 @@ def main() -> None:
               "teacher_stats": last.get("teacher", {}).get("stats"),
               "eval": {k: {kk: vv for kk, vv in v.items() if kk != "tasks"} | {"tasks": v["tasks"]}
                        for k, v in last.get("eval", {}).items()},
-              "load_note": f"load average at end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"}
+              "load_note": f"load average {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end, "
+                           f"on {os.cpu_count()} CPUs"}
     text = json.dumps(report, indent=1, default=str)
     if args.out:
         args.out.write_text(text)
