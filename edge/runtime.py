@@ -34,6 +34,9 @@ from frugalstack.shared.schemas import ChatMessage, TokenLogprob, TraceRecord, U
 log = logging.getLogger("frugalstack.edge")
 
 Messages = str | Sequence[ChatMessage | dict[str, str]]
+#: A user id (a str) on the public calls; typed Any so callers that spread a ``**params`` dict of sampling
+#: values still type-check (the id is only hashed and compared by the feedback store).
+UserId = Any
 
 
 def _to_messages(messages: Messages, system: str | None) -> list[ChatMessage]:
@@ -164,7 +167,7 @@ class Runtime:
     def backend(self) -> Backend:
         return self._backend
 
-    def chat(self, messages: Messages, *, system: str | None = None, guard: Any = None, user: str | None = None,
+    def chat(self, messages: Messages, *, system: str | None = None, guard: Any = None, user: UserId = None,
              **params: Any) -> Reply:
         """Answer a conversation (a string is one user turn); ``guard`` switches rails per call (see hook);
         ``user`` links feedback and re-ask signals to the asker (default: ``Runtime(user=...)``)."""
@@ -179,7 +182,7 @@ class Runtime:
 
     def ask(
         self, question: str, *, db: Any, k: int = 3, prompt: str = "rag-answer", guard: Any = None,
-        route: Any = None, user: str | None = None, **params: Any
+        route: Any = None, user: UserId = None, **params: Any
     ) -> Any:
         """Grounded answer from a knowledge DB (path or KnowledgeStore); logic in frugalstack.edge.knowledge.rag.
 
@@ -207,7 +210,7 @@ class Runtime:
         self._observe(getattr(result, "reply", None), question)
         return result
 
-    def stream(self, messages: Messages, *, system: str | None = None, guard: Any = None, user: str | None = None,
+    def stream(self, messages: Messages, *, system: str | None = None, guard: Any = None, user: UserId = None,
                **params: Any) -> Stream:
         """Like ``chat`` but yields text as it is generated (input rails before, output verdict after)."""
         msgs = _to_messages(messages, system)
