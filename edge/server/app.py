@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -240,6 +241,23 @@ async def admitted(
     return HeldStream(sse(opened, first), ticket, headers)
 
 
+def start_telemetry_sync(settings: EdgeSettings) -> Any:
+    """Ship telemetry through the durable outbox while serving, when this device is enrolled.
+
+    Enrolled means ``FRUGAL_CLOUD_URL``, ``FRUGAL_DEVICE_KEY`` and ``FRUGAL_DEVICE_ID`` are all set (the
+    same variables as ``frugal edge telemetry sync``); otherwise nothing leaves the device.
+    """
+    url, key, device = (os.environ.get(n, "").strip() for n in
+                        ("FRUGAL_CLOUD_URL", "FRUGAL_DEVICE_KEY", "FRUGAL_DEVICE_ID"))
+    if not (url and key and device):
+        return None
+    from frugalstack.edge.ota.sync import TelemetrySync
+
+    interval = float(os.environ.get("FRUGAL_TELEMETRY_INTERVAL_S", "60"))
+    log.info("telemetry sync to %s every %.0f s (device %s)", url, interval, device)
+    return TelemetrySync(settings.telemetry_path, url, key, device, interval_s=interval).start()
+
+
 def create_app(config: ServerConfig | None = None, settings: EdgeSettings | None = None) -> FastAPI:
     """Build the app; models load at start-up when ``config.preload``, else on first request."""
     config = config or ServerConfig()
@@ -249,7 +267,11 @@ def create_app(config: ServerConfig | None = None, settings: EdgeSettings | None
     async def lifespan(app: FastAPI) -> Any:
         if config.preload and config.models:
             await run_in_threadpool(pool.runtime, config.models[0])
+        sync = start_telemetry_sync(pool.settings)
+        app.state.telemetry_sync = sync
         yield
+        if sync is not None:
+            await run_in_threadpool(sync.stop)
         await run_in_threadpool(pool.close)
 
     app = FastAPI(title="frugalstack edge server", version="1", lifespan=lifespan)
