@@ -145,7 +145,7 @@ def run_device(name: str, profile: str, base: str, admin: str, root: Path, queri
     from frugalstack.edge.knowledge.ingest import ingest
     from frugalstack.edge.knowledge.store import KnowledgeStore
     from frugalstack.edge.ota.client import OtaClient
-    from frugalstack.edge.ota.sync import upload
+    from frugalstack.edge.ota.sync import sync_telemetry
     from frugalstack.edge.router.calibrate import make_router
     from frugalstack.edge.router.cloud import CloudClient
     from frugalstack.edge.router.scoring import fact_score
@@ -220,8 +220,10 @@ def run_device(name: str, profile: str, base: str, admin: str, root: Path, queri
     records = [r for r in reopened.recent(10_000) if r.timestamp >= started]
     reopened.close()
     _cloud_usage(res, records)
-    up = upload(base, key, device_id, records)
-    res.telemetry = {"records": len(records), "aggregates": up.aggregates, "duplicate": up.duplicate}
+    # through the durable outbox, as a real device does: batched, idempotent, kept until the cloud acknowledges
+    up = sync_telemetry(root / "telemetry.db", base, key, device_id, deadline_s=60.0)
+    res.telemetry = {"records": len(records), "batches": up.delivered + up.duplicates, "pending": up.pending,
+                     "errors": up.errors[:3]}
     res.feedback = feedback.export()
     feedback.close()
     res.seconds["total"] = time.perf_counter() - t0

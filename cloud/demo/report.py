@@ -95,7 +95,8 @@ def markdown(s: dict[str, Any], devices: list[DeviceResult], ctx: dict[str, Any]
     for d in devices:
         share = sum(a.answered_by == "edge" for a in d.answers) / max(1, len(d.answers))
         lines.append(f"| {d.name} | {d.profile} | {d.ota} | {len(d.answers)} | {share:.0%} | {d.ingested} | "
-                     f"{d.telemetry.get('records', 0)} traces in {d.telemetry.get('aggregates', 0)} aggregate(s) | "
+                     f"{d.telemetry.get('records', 0)} traces, {d.telemetry.get('batches', 0)} batch(es) acknowledged, "
+                     f"{d.telemetry.get('pending', 0)} pending | "
                      f"{d.seconds.get('total', 0):.0f} |")
     lines += ["", "## Sampled answers", "", "| device | question | answered by | score | answer |",
               "|---|---|---|---:|---|"]

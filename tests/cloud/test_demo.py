@@ -24,6 +24,8 @@ def test_demo_runs_the_loop_writes_the_report_and_reruns_idempotently(tmp_path: 
         assert (tmp_path / name).stat().st_size > 0, name
     md = (tmp_path / "report.md").read_text()
     assert first["dashboard"] in md and "| quality (fact score) |" in md
+    tele = first["devices"][0].telemetry  # shipped through the durable outbox: acknowledged, nothing left behind
+    assert tele["records"] >= 1 and tele["batches"] >= 1 and tele["pending"] == 0, tele
     # the federated round was registered; a router head reaches the device through its next signed manifest
     fl = first["federated"]
     assert fl["registered"]["model_version_id"] and fl["after"]
