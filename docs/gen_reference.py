@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -98,6 +99,9 @@ def _signature(obj: Any) -> str:
         sig = str(inspect.signature(obj))
     except (TypeError, ValueError):
         return ""
+    # set defaults print in hash order, which changes between runs: sort them so regeneration is stable
+    sig = re.sub(r"frozenset\(\{([^}]*)\}\)",
+                 lambda m: "frozenset({" + ", ".join(sorted(x.strip() for x in m.group(1).split(","))) + "})", sig)
     return sig if len(sig) <= 160 else sig[:157] + "…)"
 
 

@@ -58,6 +58,10 @@ class LoraFLConfig:
             raise ConfigError(f"unknown quantization {self.quantize!r}", hint="use none or int8")
         if self.strategy not in ("fedavg", "fedprox", "robust"):
             raise ConfigError(f"unknown strategy {self.strategy!r}", hint="use fedavg, fedprox or robust")
+        from frugalstack.cloud.fl.robust import AGGREGATORS
+
+        if self.aggregator not in AGGREGATORS:
+            raise ConfigError(f"unknown aggregator {self.aggregator!r}", hint=f"use one of {', '.join(AGGREGATORS)}")
         if self.secagg and (self.strategy != "fedavg" or self.quantize != "none" or self.attacks):
             raise ConfigError(
                 "SecAgg+ runs with fedavg, no --quantize (it quantizes itself) and no simulated attack",

@@ -116,13 +116,17 @@ def simulate(
     export_gguf: Annotated[
         Path | None, typer.Option(help="LoRA task: write the merged model here as a q8_0 GGUF.")
     ] = None,
+    aggregator: Annotated[
+        str, typer.Option(help="LoRA task with --strategy robust: trimmed-mean, median or krum.")
+    ] = "trimmed-mean",
 ) -> None:
     """Simulate federated training of a head over non-IID devices and compare it with its baselines."""
     from frugalstack.cloud.fl.server import FLConfig
     from frugalstack.cloud.fl.simulate import public_report, run_federated
 
     if task == "lora":
-        _lora(clients, rounds, local_steps, clip, noise, quantize, strategy, seed, export_gguf, out, json_out)
+        _lora(clients, rounds, local_steps, clip, noise, quantize, strategy, seed, export_gguf, out, json_out,
+              aggregator=aggregator, secagg=secagg, register=register, api_key=api_key)
         return
 
     cfg = FLConfig(
@@ -185,10 +189,20 @@ def _lora(
     export_gguf: Path | None,
     out: Path | None,
     json_out: bool,
+    *,
+    aggregator: str = "trimmed-mean",
+    secagg: bool = False,
+    register: str | None = None,
+    api_key: str | None = None,
 ) -> None:
     """``--task lora``: federated LoRA of the SLM (torch), in process; sizes kept tiny on purpose."""
     from frugalstack.cloud.fl.lora import LoraFLConfig, run_lora_federated
     from frugalstack.cloud.fl.simulate import public_report
+    from frugalstack.shared.errors import ConfigError
+
+    if register and (export_gguf is None or not api_key):
+        raise ConfigError("--register with --task lora needs --export-gguf and an API key",
+                          hint="the merged q8_0 GGUF is what gets registered; set FRUGAL_CLOUD_API_KEY")
 
     cfg = LoraFLConfig(
         clients=clients,
@@ -197,10 +211,18 @@ def _lora(
         clip=clip,
         noise_multiplier=noise,
         quantize=quantize,
-        strategy=strategy if strategy in ("fedavg", "fedprox") else "fedavg",
+        strategy=strategy,
+        aggregator=aggregator,
+        secagg=secagg,
         seed=seed,
     )
-    report = public_report(run_lora_federated(cfg, export_to=export_gguf))
+    cfg.validate()  # a bad strategy/aggregator combination fails before the model loads
+    full = run_lora_federated(cfg, export_to=export_gguf)
+    report = public_report(full)
+    if register and api_key:
+        from frugalstack.cloud.fl.lora_register import register_lora_result
+
+        report["registered"] = register_lora_result(full, register, api_key)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2, default=str), "utf-8")
@@ -210,6 +232,8 @@ def _lora(
     _summary(report)
     if "exported_gguf" in report:
         console.print(f"merged adapter exported: {report['exported_gguf']['path']}")
+    if "registered" in report:
+        console.print(f"registered: {report['registered']}")
 
 
 def _flower(cmd: list[str]) -> None:
