@@ -2,6 +2,7 @@
 llama.cpp), side by side: where quantization costs quality, and at what cost per request.
 
     python benchmarks/bench_eval.py [--suite default] [--threads 1] [--sequential] [--out eval-out]
+    python benchmarks/bench_eval.py --ab      # the prefix cache alone: CPU per request, runtime path vs cached
 
 Each model runs as ``frugal eval run`` (its own process, ``--threads 1``); by default the two run at the same
 time, one per core, since a 135M model on one llama.cpp thread cannot use a second core. Then ``frugal eval
@@ -85,19 +86,55 @@ def _profile_table(recs: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines + extra)
 
 
+def ab_prefix_cache(model: str, n: int = 30, block: int = 10) -> dict[str, Any]:
+    """CPU seconds per intent request through the runtime path vs the prefix-cached path, interleaved blocks."""
+    from frugalstack.edge.evaluation import tasks
+    from frugalstack.edge.evaluation.model import RuntimeGenerator, profile_with_threads
+    from frugalstack.edge.evaluation.suite import load_suite
+
+    suite, _ = load_suite("default")
+    items = tasks.load_intents(suite.data_dir())[:n]
+    gens = {pc: RuntimeGenerator(model, profile=profile_with_threads(None, 1), prefix_cache=pc)
+            for pc in (False, True)}
+    cpu: dict[bool, list[float]] = {False: [], True: []}
+    texts: dict[bool, list[str]] = {False: [], True: []}
+    try:
+        for b in range(n // block):
+            for pc in (False, True) if b % 2 == 0 else (True, False):  # alternate the order: drift hits both
+                c = time.process_time()
+                for it in items[b * block:(b + 1) * block]:
+                    msgs = [{"role": "system", "content": tasks.INTENT_SYSTEM}, {"role": "user", "content": it["text"]}]
+                    texts[pc].append(gens[pc].generate(msgs, max_tokens=12, json_schema=tasks.INTENT_SCHEMA).text)
+                cpu[pc].append(round(time.process_time() - c, 3))
+    finally:
+        for g in gens.values():
+            g.close()
+    done = len(texts[True])
+    same = sum(a == b for a, b in zip(texts[False], texts[True], strict=True))
+    return {"model": model, "runtime_cpu_s_per_request": round(sum(cpu[False]) / done, 4),
+            "prefix_cpu_s_per_request": round(sum(cpu[True]) / done, 4), "runtime_blocks": cpu[False],
+            "prefix_blocks": cpu[True], "identical": same,
+            "n": done, "load_average": os.getloadavg()[0]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--suite", default="default")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sequential", action="store_true", help="one model after the other (default: both at once)")
     ap.add_argument("--out", type=Path, default=Path("eval-out"))
+    ap.add_argument("--ab", action="store_true", help="only the prefix-cache A/B (CPU per intent request)")
     a = ap.parse_args()
+    from frugalstack.edge.cli.eval import _derived
+
+    if a.ab:
+        for model in (MODEL, _derived(MODEL, "f16")):
+            print(json.dumps(ab_prefix_cache(model)), flush=True)
+        return
     a.out.mkdir(parents=True, exist_ok=True)
     paths = {"f16": a.out / "ref-f16.json", "q4_1": a.out / "q4_1.json"}
     common = ["eval", "run", a.suite, "--model", MODEL, "--threads", str(a.threads)]
     argv = {"f16": [*common, "--derive", "f16", "-o", str(paths["f16"])], "q4_1": [*common, "-o", str(paths["q4_1"])]}
-    from frugalstack.edge.cli.eval import _derived
-
     _derived(MODEL, "f16")  # make (or find cached) the f16 GGUF first: a one-off, not part of the suite's time
     load = LoadSampler()
     load.start()
