@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from frugalstack.edge.profiles import get_profile
 from frugalstack.edge.runtime import Runtime
 from frugalstack.edge.settings import EdgeSettings
 from frugalstack.edge.telemetry import TelemetryStore
@@ -119,13 +120,16 @@ def test_huge_input_is_refused_unread(frugal_home: Path) -> None:
 
 
 def test_truncate_policy_keeps_the_newest_text(frugal_home: Path) -> None:
-    rt = Runtime(profile="laptop-x86", settings=EdgeSettings(overflow="truncate"), telemetry=False)
+    base = get_profile("laptop-x86")  # a 512-token context: the same truncation, 8x less prefill than 4096
+    small = base.model_copy(update={"runtime": base.runtime.model_copy(update={"context_size": 512})})
+    rt = Runtime(profile=small, settings=EdgeSettings(overflow="truncate"), telemetry=False)
     try:
-        long = "filler " * 8000 + "Question: what colour is the sky?"
+        assert rt.context_size == 512
+        long = "filler " * 1000 + "Question: what colour is the sky?"
         reply = rt.chat(long, max_tokens=8)
         assert reply.usage.input_tokens <= rt.context_size
         assert reply.usage.output_tokens > 0
-        turns = [{"role": "user", "content": "old " * 6000}, {"role": "assistant", "content": "ok"},
+        turns = [{"role": "user", "content": "old " * 800}, {"role": "assistant", "content": "ok"},
                  {"role": "user", "content": "What is 2+2?"}]
         reply = rt.chat(turns, system="Be brief.", max_tokens=8)
         assert reply.usage.input_tokens < 200  # the old turn was dropped, the system prompt kept
