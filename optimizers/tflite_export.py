@@ -7,8 +7,9 @@ int8 and other architectures then raise ``MissingDependencyError`` naming the ex
 optimize`` reports them as skipped. Running a ``.tflite`` only needs ``ai-edge-litert`` (``litert``).
 
 Both routes export a graph mapping token ids ``[1, seq_len]`` to logits (no KV cache, fixed length), the
-layout the LiteRT backend's single-signature path reads. The litert-torch route is not exercised on this
-machine (not installed); its test skips naming the extra.
+layout the LiteRT backend's single-signature path reads. The litert-torch route was run on SmolLM2-135M
+(int8 and fp32) in a separate venv with the ``litert-convert`` extra (docs/optimize.md, "LiteRT"); in the
+project venv it is not installed and its test skips naming the extra.
 """
 
 from __future__ import annotations
@@ -36,6 +37,19 @@ def import_litert_torch() -> Any:
     return litert_torch
 
 
+def int8_recipe() -> Any:
+    """Dynamic-range int8 (int8 channel-wise weights, activations quantised at run time) for any graph.
+
+    litert-torch 0.10 calls it ``full_dynamic_recipe`` (int8 is its default weight dtype); the
+    ``full_int8_dynamic_recipe`` name of older ai-edge-torch releases no longer exists. Its default
+    layer recipe matches every op by regex, so it is not limited to Edge Generative API models.
+    """
+    from litert_torch.generative.quantize import quant_recipes
+
+    recipe = getattr(quant_recipes, "full_dynamic_recipe", None) or quant_recipes.full_int8_dynamic_recipe
+    return recipe()
+
+
 def convert_to_tflite(checkpoint: Path, out: Path, quantization: str = "int8", seq_len: int = SEQ_LEN) -> Path:
     litert_torch = import_litert_torch()
     import torch
@@ -55,10 +69,8 @@ def convert_to_tflite(checkpoint: Path, out: Path, quantization: str = "int8", s
     try:
         kwargs: dict[str, Any] = {}
         if quantization == "int8":
-            from litert_torch.generative.quantize import quant_recipes
-
-            kwargs["quant_config"] = quant_recipes.full_int8_dynamic_recipe()
-        edge_model = litert_torch.convert(LogitsOnly(model), sample, **kwargs)
+            kwargs["quant_config"] = int8_recipe()
+        edge_model = litert_torch.convert(LogitsOnly(model).eval(), sample, **kwargs)
         edge_model.export(str(tmp / "model.tflite"))
         copy_side_files(checkpoint, tmp)
     except Exception as exc:
