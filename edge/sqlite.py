@@ -7,6 +7,7 @@ fallback for stores that need no extension.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -35,7 +36,7 @@ def connect(path: str | Path, *, need_extensions: bool = False, timeout: float =
         p.parent.mkdir(parents=True, exist_ok=True)
     conn = mod.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        enable_wal(conn, mod, timeout)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
@@ -43,3 +44,20 @@ def connect(path: str | Path, *, need_extensions: bool = False, timeout: float =
         conn.close()
         raise ConfigError(f"{path} is not a usable SQLite database: {exc}") from exc
     return conn
+
+
+def enable_wal(conn: Any, mod: Any = sqlite3, timeout: float = 10.0) -> None:
+    """Switch to WAL, retrying while another process does the same.
+
+    Two processes opening a fresh database at once (Ray workers sharing a cache) can get "database is locked"
+    from the journal-mode switch without SQLite's busy handler being consulted, so retry it until ``timeout``.
+    """
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except mod.OperationalError as exc:
+            if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() > end:
+                raise
+            time.sleep(0.05)

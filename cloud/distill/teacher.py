@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from frugalstack.cloud.distill.config import TeacherConfig
 from frugalstack.cloud.distill.tasks import TASKS, Example, Task, user_prompt
+from frugalstack.edge.sqlite import enable_wal
 
 log = logging.getLogger("frugalstack.distill")
 
@@ -66,8 +67,8 @@ class TeacherCache:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
+        enable_wal(self._db, sqlite3, 30.0)  # parallel workers may open the same fresh cache at once
         self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
     def get(self, key: str) -> dict[str, Any] | None:
