@@ -136,7 +136,10 @@ def run_demo(out: Path, *, devices: int = 3, queries: int = 6, max_tokens: int =
                           f"router version {router_after}")
         with console.status("5/6 distillation ..."):
             dist = learning.distillation(server.base, seeded.operator, out / "distill", run=distill)
-        console.print(f"[green]5/6[/green] distillation: {'ran' if dist['ran'] else 'not run here'}")
+        last = (dist.get("last_run") or {}).get("id")
+        said = "ran" if dist["ran"] else (f"not run here; last registered run {last}" if last else
+                                          "not run here; none registered yet")
+        console.print(f"[green]5/6[/green] distillation: {said}; start one with {dist['howto']}")
         dashboard = f"{server.base}/dashboard#key={seeded.auditor}"
         samples = [d.answers[0] for d in results if d.answers]
         samples += [a for d in results for a in d.answers if a.answered_by == "cloud" and a not in samples][:2]
