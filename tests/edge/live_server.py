@@ -1,34 +1,18 @@
 """One way to run a real uvicorn on 127.0.0.1 for the edge tests (server, reliability, outbox).
 
 Not a test module and not a package (tests have no ``__init__.py`` and run with ``--import-mode=importlib``):
-conftests load it with ``load()`` below, which keeps one copy in ``sys.modules``.
+``tests/edge/conftest.py`` loads it once into ``sys.modules`` for the conftests below it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import Any
-
-MODULE_NAME = "frugal_tests_live_server"
-
-
-def load() -> ModuleType:
-    """This module, imported once by file path (what the conftests call)."""
-    if MODULE_NAME not in sys.modules:
-        spec = importlib.util.spec_from_file_location(MODULE_NAME, Path(__file__))
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[MODULE_NAME] = module
-        spec.loader.exec_module(module)
-    return sys.modules[MODULE_NAME]
 
 
 def free_port() -> int:

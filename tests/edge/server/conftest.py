@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-def _live_server_helpers() -> ModuleType:
-    """tests/edge/live_server.py, shared with tests/edge/reliability (loaded by path: tests are no package)."""
-    spec = importlib.util.spec_from_file_location("_live_server_loader", Path(__file__).parents[1] / "live_server.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.load()  # type: ignore[no-any-return]
-
-
-live = _live_server_helpers()
+live = sys.modules["frugal_tests_live_server"]  # loaded by tests/edge/conftest.py
 
 
 class LiveServer:

@@ -11,13 +11,7 @@ from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+free_port = sys.modules["frugal_tests_live_server"].free_port  # tests/edge/live_server.py, via tests/edge/conftest.py
 
 
 def test_frugal_edge_serve_process(tmp_path: Path) -> None:
