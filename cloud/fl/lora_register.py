@@ -11,23 +11,15 @@ operator stages and deploys it (the registry's approval rules), exactly like any
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 from typing import Any
 
-from frugalstack.cloud.fl.register import _finite, _ok
+from frugalstack.cloud.fl.register import _finite, _model_or_existing, _ok, upload_artifact
+from frugalstack.optimizers.checkpoint import file_sha256
 from frugalstack.shared.errors import FrugalError, MissingDependencyError
 
 CHAT_MODEL = "smollm2-135m-instruct"  # the name the demo seed registers the device SLM under
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def register_lora_result(
@@ -52,7 +44,7 @@ def register_lora_result(
     if before is None or fed is None or not math.isfinite(fed):
         raise FrugalError("the federated adapter has no finite held-out perplexity; refusing to register it")
     gguf = Path(exported["path"])
-    digest = _sha256(gguf)
+    digest = file_sha256(gguf)
     cfg, rounds = report["config"], report["rounds"]
     lineage = {
         "task": "lora",
@@ -67,7 +59,7 @@ def register_lora_result(
         "engine": report["engine"],
         "adapter": {"targets": report["targets"], "rank": cfg["rank"], "params": report["communication"]["params"]},
         "source_gguf": Path(report["source_gguf"]).name,
-        "source_gguf_sha256": _sha256(Path(report["source_gguf"])),
+        "source_gguf_sha256": file_sha256(Path(report["source_gguf"])),
     }
     metrics = {
         "before_perplexity": before,
@@ -85,10 +77,7 @@ def register_lora_result(
                 "limitations": "135M parameters; federated LoRA versions are trained on devices' consented text",
             },
         )
-        if r.status_code == 409:
-            model = next(m for m in c.get("/v1/registry/models").json() if m["name"] == model_name)
-        else:
-            model = _ok(r, "create the model")
+        model = _model_or_existing(c, r, model_name)
         run = _ok(
             c.post("/v1/runs", json={"kind": "federated", "params": {"config": cfg, **lineage},
                                      "metrics": _finite(metrics)}),
@@ -119,22 +108,9 @@ def register_lora_result(
             ),
             "record the evaluation",
         )
-        art = _ok(
-            c.post(
-                f"/v1/model-versions/{version['id']}/artifacts",
-                json={"filename": gguf.name, "format": "gguf", "quantization": quant, "profiles": profiles or []},
-            ),
-            "add the artifact",
-        )
         with gguf.open("rb") as f:
-            _ok(
-                c.put(
-                    f"/v1/artifacts/{art['id']}/content",
-                    content=f,
-                    headers={"X-Content-SHA256": digest, "Content-Type": "application/octet-stream"},
-                ),
-                "upload the merged GGUF",
-            )
+            art = upload_artifact(c, version["id"], {"filename": gguf.name, "format": "gguf", "quantization": quant,
+                                                     "profiles": profiles or []}, f, digest, "upload the merged GGUF")
     return {
         "model_id": model["id"],
         "run_id": run["id"],

@@ -111,12 +111,7 @@ def register_result(
                 "limitations": "trained on the shipped sample queries' distribution; see the run for ε",
             },
         )
-        model: dict[str, Any]
-        if r.status_code == 409:
-            listed: list[dict[str, Any]] = c.get("/v1/registry/models").json()
-            model = next(m for m in listed if m["name"] == name)
-        else:
-            model = _ok(r, "create the model")
+        model = _model_or_existing(c, r, name)
         run = _ok(
             c.post("/v1/runs", json={"kind": "federated", "params": {"config": cfg, **lineage}, "metrics": metrics}),
             "create the run",
@@ -139,21 +134,8 @@ def register_result(
             ),
             "record the evaluation",
         )
-        art = _ok(
-            c.post(
-                f"/v1/model-versions/{version['id']}/artifacts",
-                json={"filename": f"{name}.npz", "format": "other", "quantization": None, "profiles": []},
-            ),
-            "add the artifact",
-        )
-        _ok(
-            c.put(
-                f"/v1/artifacts/{art['id']}/content",
-                content=blob,
-                headers={"X-Content-SHA256": digest, "Content-Type": "application/octet-stream"},
-            ),
-            "upload the head",
-        )
+        art = upload_artifact(c, version["id"], {"filename": f"{name}.npz", "format": "other", "quantization": None,
+                                                 "profiles": []}, blob, digest, "upload the head")
         deployment = _deliver_router(c, version["id"], deploy_profile) if deploy_profile else None
     return {
         "deployment_id": deployment["id"] if deployment else None,
@@ -164,6 +146,23 @@ def register_result(
         "artifact_id": art["id"],
         "sha256": digest,
     }
+
+
+def _model_or_existing(c: Any, created: Any, name: str) -> dict[str, Any]:
+    """The model ``created`` made, or the existing one of that name when the registry answered 409."""
+    if created.status_code == 409:
+        listed: list[dict[str, Any]] = c.get("/v1/registry/models").json()
+        return next(m for m in listed if m["name"] == name)
+    return _ok(created, "create the model")
+
+
+def upload_artifact(c: Any, version_id: str, meta: dict[str, Any], content: Any, digest: str,
+                    what: str) -> dict[str, Any]:
+    """Add an artifact row to a model version and upload its bytes (sha256-checked by the server)."""
+    art = _ok(c.post(f"/v1/model-versions/{version_id}/artifacts", json=meta), "add the artifact")
+    _ok(c.put(f"/v1/artifacts/{art['id']}/content", content=content,
+              headers={"X-Content-SHA256": digest, "Content-Type": "application/octet-stream"}), what)
+    return art
 
 
 def _deliver_router(c: Any, model_version_id: str, profile: str) -> dict[str, Any]:
