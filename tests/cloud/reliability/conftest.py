@@ -1,11 +1,16 @@
-"""A TCP fault proxy on 127.0.0.1: pass traffic, refuse it, cut every open connection, or swallow answers."""
+"""A TCP fault proxy on 127.0.0.1 (pass traffic, refuse it, cut every open connection, or swallow answers), and
+the telemetry body and database-down checks the PostgreSQL restart tests share."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
 
 import pytest
 
@@ -82,3 +87,30 @@ def fault_proxy() -> Iterator[Callable[[int], FaultProxy]]:
     yield make
     for p in made:
         p.close()
+
+
+def _telemetry_batch(model: str, n: int, batch_id: str | None = None) -> dict[str, Any]:
+    return {"batch_id": batch_id or uuid.uuid4().hex, "aggregates": [
+        {"day": date.today().isoformat(), "gen_ai.request.model": model, "requests": n}]}
+
+
+@pytest.fixture
+def telemetry_batch() -> Callable[..., dict[str, Any]]:
+    """A device's telemetry batch body: ``telemetry_batch(model, requests[, batch_id])``."""
+    return _telemetry_batch
+
+
+def _assert_database_down(dev: Any, device_id: str, model: str) -> None:
+    for path in ("/healthz", f"/v1/devices/{device_id}/manifest"):
+        start = time.monotonic()
+        r = dev.get(path)
+        assert r.status_code == 503, (path, r.status_code, r.text)
+        assert r.headers["retry-after"] == "1" and r.json()["error"]["code"] == "service_unavailable"
+        assert time.monotonic() - start < 10  # fails fast: no hang on a dead connection
+    assert dev.post("/v1/telemetry/batches", json=_telemetry_batch(model, 100)).status_code == 503  # not half-stored
+
+
+@pytest.fixture
+def assert_database_down() -> Callable[[Any, str, str], None]:
+    """With the database gone: health, a manifest and a telemetry batch answer 503 + Retry-After within 10 s."""
+    return _assert_database_down
